@@ -1,0 +1,42 @@
+/* buf.h — a growable byte buffer with a hard maximum (curl's dynbuf idea).
+ *
+ * Every buffer states at creation how large it may grow; an append past that fails
+ * instead of growing without bound. The bytes are always NUL-terminated for printing,
+ * the terminator is not counted in len. */
+#ifndef CM_BUF_H
+#define CM_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct cm_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* bytes the buffer may hold, terminator excluded */
+    bool failed; /* sticky: an append failed (over max or out of memory) */
+} cm_buf;
+
+/* Caller-owned storage: init sets an empty buffer limited to max bytes. */
+void cm_buf_init(cm_buf *b, size_t max);
+/* Frees the bytes; the buffer is empty again and may be reused. */
+void cm_buf_release(cm_buf *b);
+
+/* Appends; on failure sets b->failed and returns false (later appends also fail). */
+bool cm_buf_append(cm_buf *b, const void *data, size_t n);
+bool cm_buf_append_str(cm_buf *b, const char *s);
+bool cm_buf_append_char(cm_buf *b, char c);
+bool cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reserves room for n more bytes; returns a pointer to write into, or NULL. The caller
+ * then adds what it wrote with cm_buf_commit. */
+char *cm_buf_reserve(cm_buf *b, size_t n);
+void cm_buf_commit(cm_buf *b, size_t n);
+
+/* Appends s as a JSON string literal (quotes and escapes included). */
+bool cm_buf_append_json_string(cm_buf *b, const char *s);
+
+/* Transfers the bytes to the caller (returns new, NUL-terminated; free()), leaving the
+ * buffer empty. Returns NULL if the buffer failed. */
+char *cm_buf_steal(cm_buf *b, size_t *len);
+
+#endif

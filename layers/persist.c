@@ -1,0 +1,316 @@
+/* persist.c — GeoPackage through OGR: schema set-up, loading, inserting.
+ *
+ * DESIGN: the table layout follows the layer definitions; a column the definition lacks
+ * is ignored on load, a missing one is added, so a layers.json that gains a property
+ * works on an existing store. Values are read by the definition's type, converting from
+ * whatever the column holds (a datetime kept as text, say). */
+#include "persist.h"
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "datetime.h"
+#include "ogr_geom.h"
+#include "utf8.h"
+#include "validate.h"
+
+struct cm_persist {
+    GDALDatasetH ds;
+    const cm_layer_defs *defs;
+    char *path;
+};
+
+static OGRwkbGeometryType table_geom_type(const cm_layer_def *def) {
+    static const OGRwkbGeometryType map[] = {
+        [CM_GEOM_POINT] = wkbPoint, [CM_GEOM_LINESTRING] = wkbLineString,
+        [CM_GEOM_POLYGON] = wkbPolygon, [CM_GEOM_MULTIPOINT] = wkbMultiPoint,
+        [CM_GEOM_MULTILINESTRING] = wkbMultiLineString, [CM_GEOM_MULTIPOLYGON] = wkbMultiPolygon,
+    };
+    int only = -1, count = 0;
+    for (int t = CM_GEOM_POINT; t <= CM_GEOM_MULTIPOLYGON; t++)
+        if (cm_schema_allows_geom(def, (cm_geom_type)t)) {
+            only = t;
+            count++;
+        }
+    /* A layer taking both single and multi parts gets a generic column, which GeoPackage
+     * readers accept for either. */
+    return count == 1 ? map[only] : wkbUnknown;
+}
+
+static OGRFieldType field_type(cm_prop_type t, OGRFieldSubType *sub) {
+    *sub = OFSTNone;
+    switch (t) {
+    case CM_PROP_STRING: return OFTString;
+    case CM_PROP_INTEGER: return OFTInteger64;
+    case CM_PROP_NUMBER: return OFTReal;
+    case CM_PROP_BOOLEAN: *sub = OFSTBoolean; return OFTInteger;
+    case CM_PROP_DATETIME: return OFTDateTime;
+    }
+    return OFTString;
+}
+
+static cm_status gdal_error(cm_error *err, const char *what) {
+    return cm_error_set(err, CM_ERR_IO, NULL, "%s: %s", what,
+                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "GDAL error");
+}
+
+static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) {
+        OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+        OSRImportFromEPSG(srs, 4326);
+        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+        char ident[256], desc[512];
+        snprintf(ident, sizeof ident, "IDENTIFIER=%s", def->title.en);
+        snprintf(desc, sizeof desc, "DESCRIPTION=%s", def->description.en);
+        char *opts[] = {"FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES", ident, desc, NULL};
+        lyr = GDALDatasetCreateLayer(p->ds, def->id, srs, table_geom_type(def), opts);
+        OSRDestroySpatialReference(srs);
+        if (!lyr) return gdal_error(err, def->id);
+    }
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
+    for (size_t i = 0; i < def->n_props; i++) {
+        if (OGR_FD_GetFieldIndex(fd, def->props[i].name) >= 0) continue;
+        OGRFieldSubType sub;
+        OGRFieldDefnH fld = OGR_Fld_Create(def->props[i].name, field_type(def->props[i].type, &sub));
+        OGR_Fld_SetSubType(fld, sub);
+        OGRErr e = OGR_L_CreateField(lyr, fld, TRUE);
+        OGR_Fld_Destroy(fld);
+        if (e != OGRERR_NONE) return gdal_error(err, def->props[i].name);
+    }
+    return CM_OK;
+}
+
+cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool create,
+                          cm_persist **out, cm_error *err) {
+    *out = NULL;
+    GDALAllRegister();
+    /* Durability: every committed transaction is on disk before commit returns. */
+    CPLSetConfigOption("OGR_SQLITE_JOURNAL", "WAL");
+    CPLSetConfigOption("OGR_SQLITE_SYNCHRONOUS", "FULL");
+    cm_persist *p = calloc(1, sizeof *p);
+    if (!p) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    p->defs = defs;
+    p->path = strdup(path);
+    struct stat stbuf;
+    bool exists = stat(path, &stbuf) == 0;
+    if (exists) {
+        const char *drivers[] = {"GPKG", NULL};
+        CPLErrorReset();
+        p->ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, NULL, NULL);
+        if (!p->ds) {
+            cm_error_set(err, CM_ERR_IO, "store", "cannot open %s as a GeoPackage for update: %s", path,
+                         CPLGetLastErrorMsg());
+            cm_persist_close(p);
+            return CM_ERR_IO;
+        }
+    } else if (create) {
+        GDALDriverH drv = GDALGetDriverByName("GPKG");
+        p->ds = drv ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+        if (!p->ds) {
+            cm_error_set(err, CM_ERR_IO, "store", "cannot create %s: %s", path, CPLGetLastErrorMsg());
+            cm_persist_close(p);
+            return CM_ERR_IO;
+        }
+    } else {
+        cm_error_set(err, CM_ERR_IO, "store",
+                     "store %s does not exist; create it with `crisismap demo --store %s` or `crisismap import`",
+                     path, path);
+        cm_persist_close(p);
+        return CM_ERR_IO;
+    }
+    for (size_t i = 0; i < defs->n; i++) {
+        cm_status s = ensure_table(p, &defs->layers[i], err);
+        if (s != CM_OK) {
+            cm_persist_close(p);
+            return s;
+        }
+    }
+    *out = p;
+    return CM_OK;
+}
+
+void cm_persist_close(cm_persist *p) {
+    if (!p) return;
+    if (p->ds) GDALClose(p->ds);
+    free(p->path);
+    free(p);
+}
+
+static int64_t ogr_datetime_ms(OGRFeatureH f, int i, bool *ok) {
+    int y, mo, d, h, mi, tz;
+    float sec;
+    *ok = OGR_F_GetFieldAsDateTimeEx(f, i, &y, &mo, &d, &h, &mi, &sec, &tz) != 0;
+    if (!*ok) return 0;
+    int64_t ms = cm_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000LL +
+                 ((int64_t)h * 3600 + mi * 60) * 1000 + (int64_t)(sec * 1000.0f + 0.5f);
+    if (tz > 100) ms -= (int64_t)(tz - 100) * 15 * 60000;
+    else if (tz > 1 && tz < 100) ms += (int64_t)(100 - tz) * 15 * 60000;
+    return ms;
+}
+
+/* Reads the declared properties of an OGR feature. idx maps property -> field index. */
+static cm_value *read_values(const cm_layer_def *def, OGRFeatureH f, const int *idx) {
+    cm_value *v = cm_values_create(def);
+    if (!v) return NULL;
+    for (size_t i = 0; i < def->n_props; i++) {
+        int fi = idx[i];
+        if (fi < 0 || !OGR_F_IsFieldSetAndNotNull(f, fi)) continue;
+        switch (def->props[i].type) {
+        case CM_PROP_STRING: {
+            const char *s = OGR_F_GetFieldAsString(f, fi);
+            if (!cm_utf8_valid(s, strlen(s))) continue; /* never emit broken JSON */
+            v[i].u.s = strdup(s);
+            v[i].set = v[i].u.s != NULL;
+            break;
+        }
+        case CM_PROP_INTEGER: v[i].u.i = OGR_F_GetFieldAsInteger64(f, fi); v[i].set = true; break;
+        case CM_PROP_NUMBER: v[i].u.d = OGR_F_GetFieldAsDouble(f, fi); v[i].set = true; break;
+        case CM_PROP_BOOLEAN: v[i].u.b = OGR_F_GetFieldAsInteger(f, fi) != 0; v[i].set = true; break;
+        case CM_PROP_DATETIME: {
+            OGRFieldType ft = OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, fi));
+            bool ok = false;
+            if (ft == OFTDateTime || ft == OFTDate) v[i].u.t_ms = ogr_datetime_ms(f, fi, &ok);
+            else ok = cm_datetime_parse(OGR_F_GetFieldAsString(f, fi), &v[i].u.t_ms);
+            v[i].set = ok;
+            break;
+        }
+        }
+    }
+    return v;
+}
+
+static cm_status load_layer(cm_persist *p, cm_layer *layer, cm_error *err) {
+    const cm_layer_def *def = layer->def;
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
+    int *idx = malloc((def->n_props ? def->n_props : 1) * sizeof *idx);
+    GIntBig count = OGR_L_GetFeatureCount(lyr, TRUE);
+    size_t cap = count > 0 ? (size_t)count : 16, n = 0;
+    cm_feature **features = malloc(cap * sizeof *features);
+    if (!idx || !features) {
+        free(idx);
+        free(features);
+        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    }
+    for (size_t i = 0; i < def->n_props; i++) idx[i] = OGR_FD_GetFieldIndex(fd, def->props[i].name);
+    cm_status s = CM_OK;
+    OGR_L_ResetReading(lyr);
+    OGRFeatureH f;
+    while (s == CM_OK && (f = OGR_L_GetNextFeature(lyr)) != NULL) {
+        cm_geom g;
+        s = cm_ogr_to_geom(OGR_F_GetGeometryRef(f), CM_MAX_VERTICES, &g, err);
+        cm_value *values = s == CM_OK ? read_values(def, f, idx) : NULL;
+        if (s == CM_OK && !values) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+        if (s == CM_OK && n == cap) {
+            cap *= 2;
+            cm_feature **grown = realloc(features, cap * sizeof *features);
+            if (!grown) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+            else features = grown;
+        }
+        if (s == CM_OK) {
+            s = cm_feature_create(def, OGR_F_GetFID(f), &g, values, &features[n]);
+            if (s == CM_OK) n++;
+            else cm_error_set(err, s, NULL, NULL);
+        } else {
+            cm_geom_release(&g);
+            cm_values_free(values, def->n_props);
+        }
+        OGR_F_Destroy(f);
+    }
+    free(idx);
+    if (s != CM_OK) {
+        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
+        free(features);
+        return s;
+    }
+    cm_snapshot *snap;
+    s = cm_snapshot_create(def, features, n, &snap);
+    if (s != CM_OK) return cm_error_set(err, s, NULL, NULL);
+    cm_layer_publish(layer, snap);
+    return CM_OK;
+}
+
+cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err) {
+    for (size_t i = 0; i < st->n; i++) {
+        cm_status s = load_layer(p, &st->layers[i], err);
+        if (s != CM_OK) return s;
+    }
+    return CM_OK;
+}
+
+int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    return lyr ? (int64_t)OGR_L_GetFeatureCount(lyr, TRUE) : -1;
+}
+
+cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
+    return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : gdal_error(err, "begin");
+}
+
+cm_status cm_persist_commit(cm_persist *p, cm_error *err) {
+    return GDALDatasetCommitTransaction(p->ds) == OGRERR_NONE ? CM_OK : gdal_error(err, "commit");
+}
+
+void cm_persist_rollback(cm_persist *p) { GDALDatasetRollbackTransaction(p->ds); }
+
+static void set_value(OGRFeatureH f, int fi, const cm_value *v) {
+    if (!v->set) {
+        OGR_F_SetFieldNull(f, fi);
+        return;
+    }
+    switch (v->type) {
+    case CM_PROP_STRING: OGR_F_SetFieldString(f, fi, v->u.s); break;
+    case CM_PROP_INTEGER: OGR_F_SetFieldInteger64(f, fi, v->u.i); break;
+    case CM_PROP_NUMBER: OGR_F_SetFieldDouble(f, fi, v->u.d); break;
+    case CM_PROP_BOOLEAN: OGR_F_SetFieldInteger(f, fi, v->u.b ? 1 : 0); break;
+    case CM_PROP_DATETIME: {
+        int y, mo, d, h, mi;
+        double sec;
+        cm_datetime_split(v->u.t_ms, &y, &mo, &d, &h, &mi, &sec);
+        OGR_F_SetFieldDateTimeEx(f, fi, y, mo, d, h, mi, (float)sec, 100);
+        break;
+    }
+    }
+}
+
+cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geom *geom,
+                            const cm_value *values, int64_t *out_id, cm_error *err) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
+    OGRFeatureH f = OGR_F_Create(fd);
+    OGRGeometryH g = cm_ogr_from_geom(geom);
+    if (!f || (geom->type != CM_GEOM_NONE && !g)) {
+        OGR_F_Destroy(f);
+        OGR_G_DestroyGeometry(g);
+        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    }
+    OGR_F_SetGeometryDirectly(f, g);
+    for (size_t i = 0; i < def->n_props; i++) {
+        int fi = OGR_FD_GetFieldIndex(fd, def->props[i].name);
+        if (fi >= 0) set_value(f, fi, &values[i]);
+    }
+    OGRErr e = OGR_L_CreateFeature(lyr, f);
+    if (out_id) *out_id = OGR_F_GetFID(f);
+    OGR_F_Destroy(f);
+    return e == OGRERR_NONE ? CM_OK : gdal_error(err, def->id);
+}
+
+cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err) {
+    /* The layer id is a checked identifier ([a-z0-9_]), never request input. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", def->id);
+    CPLErrorReset();
+    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
+    if (res) GDALDatasetReleaseResultSet(p->ds, res);
+    return CPLGetLastErrorType() >= CE_Failure ? gdal_error(err, def->id) : CM_OK;
+}

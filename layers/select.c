@@ -1,0 +1,66 @@
+/* select.c — query evaluation over a snapshot.
+ *
+ * With a bbox the spatial index yields candidates, which are checked exactly and then
+ * sorted back into id order so paging is stable; without one, a scan in id order. */
+#include "select.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool cm_filter_is_empty(const cm_filter *f) {
+    return f->n_boxes == 0 && !f->has_time && f->n_eq == 0;
+}
+
+static bool value_equals(const cm_value *a, const cm_value *b) {
+    if (!a->set) return false;
+    switch (a->type) {
+    case CM_PROP_STRING: return strcmp(a->u.s, b->u.s) == 0;
+    case CM_PROP_INTEGER: return a->u.i == b->u.i;
+    case CM_PROP_NUMBER: return a->u.d == b->u.d;
+    case CM_PROP_BOOLEAN: return a->u.b == b->u.b;
+    case CM_PROP_DATETIME: return a->u.t_ms == b->u.t_ms;
+    }
+    return false;
+}
+
+bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f) {
+    if (f->has_time && s->def->time_start >= 0) {
+        if (feat->t_end_ms < f->t_start_ms || feat->t_start_ms > f->t_end_ms) return false;
+    }
+    for (int i = 0; i < f->n_eq; i++)
+        if (!value_equals(&feat->values[f->eq[i].prop], &f->eq[i].value)) return false;
+    if (f->n_boxes == 0) return true;
+    for (int i = 0; i < f->n_boxes; i++)
+        if (cm_bbox_intersects(&feat->bbox, &f->boxes[i]) &&
+            cm_geom_intersects_bbox(&feat->geom, &f->boxes[i]))
+            return true;
+    return false;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
+    if (f->n_boxes == 0) {
+        for (size_t i = 0; i < s->n; i++)
+            if (cm_select_matches(s, s->features[i], f) && cm_idlist_push(out, (uint32_t)i) != CM_OK)
+                return CM_ERR_NOMEM;
+        return CM_OK;
+    }
+    cm_idlist cand = {0};
+    for (int b = 0; b < f->n_boxes; b++)
+        if (cm_spindex_query(s->index, &f->boxes[b], &cand) != CM_OK) {
+            cm_idlist_release(&cand);
+            return CM_ERR_NOMEM;
+        }
+    qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
+    cm_status st = CM_OK;
+    for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
+        if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */
+        if (cm_select_matches(s, s->features[cand.v[i]], f)) st = cm_idlist_push(out, cand.v[i]);
+    }
+    cm_idlist_release(&cand);
+    return st;
+}

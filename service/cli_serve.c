@@ -1,0 +1,123 @@
+/* cli_serve.c — `crisismap serve`: load the store into memory and serve it until SIGINT
+ * or SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../layers/crs.h"
+#include "../layers/persist.h"
+#include "cli.h"
+#include "config.h"
+#include "server.h"
+#include "webfiles.h"
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int cm_cli_serve(int argc, char **argv) {
+    cm_cli_option opts[] = {
+        {"--config", true, "configuration file (config/crisismap.json)", NULL},
+        {"--listen", true, "HOST:PORT to listen on (port 0 picks a free port); overrides the config", NULL},
+        {"--store", true, "GeoPackage store; overrides the config", NULL},
+    };
+    const int n_opts = sizeof opts / sizeof *opts;
+    const char *pos[1];
+    int n_pos;
+    int rc = cm_cli_parse("serve", "--config FILE [--listen HOST:PORT] [--store PATH]", argc, argv, opts, n_opts, pos, 0,
+                          &n_pos);
+    if (rc != CM_EXIT_OK) return rc < 0 ? CM_EXIT_OK : rc;
+    const char *config_path = cm_cli_value(opts, n_opts, "--config");
+    if (!config_path) config_path = "config/crisismap.json";
+    struct stat st;
+    if (stat(config_path, &st) != 0) {
+        fprintf(stderr, "crisismap serve: no configuration file %s (give one with --config)\n", config_path);
+        return CM_EXIT_USAGE;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cm_error err;
+    cm_error_clear(&err);
+    cm_config cfg;
+    if (cm_config_load(config_path, &cfg, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        return CM_EXIT_USAGE;
+    }
+    const char *listen = cm_cli_value(opts, n_opts, "--listen");
+    const char *store_path = cm_cli_value(opts, n_opts, "--store");
+    if (!store_path) store_path = cfg.store_path;
+    char host[64];
+    int port;
+    if (!cm_config_parse_listen(listen ? listen : cfg.listen, host, sizeof host, &port)) {
+        fprintf(stderr, "crisismap serve: --listen must be HOST:PORT, e.g. 127.0.0.1:8080\n");
+        cm_config_release(&cfg);
+        return CM_EXIT_USAGE;
+    }
+    if (stat(store_path, &st) != 0) {
+        fprintf(stderr, "crisismap serve: no store at %s (create it with `crisismap demo --store %s`)\n", store_path,
+                store_path);
+        cm_config_release(&cfg);
+        return CM_EXIT_USAGE;
+    }
+
+    int exit_code = CM_EXIT_FAILURE;
+    cm_store *store = NULL;
+    cm_persist *persist = NULL;
+    cm_webfiles *web = NULL;
+    cm_server srv;
+    memset(&srv, 0, sizeof srv);
+    if (cm_store_create(&cfg.defs, &store) != CM_OK) goto out;
+    if (cm_persist_open(store_path, &cfg.defs, false, &persist, &err) != CM_OK ||
+        cm_persist_load(persist, store, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
+    /* Reads never touch GDAL: once loaded, the dataset is not needed to serve. */
+    cm_persist_close(persist);
+    persist = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < store->n; i++) total += store->layers[i].current->n;
+    if (cfg.web_root && stat(cfg.web_root, &st) == 0 && cm_webfiles_load(cfg.web_root, &web, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
+
+    /* Signals are taken by sigwait below; the server's threads inherit the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv.cfg = &cfg;
+    srv.store = store;
+    srv.web = web;
+    if (cm_server_start(&srv, host, port, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
+    if (strchr(host, ':')) printf("listening on http://[%s]:%d\n", host, srv.port);
+    else printf("listening on http://%s:%d\n", host, srv.port);
+    fflush(stdout);
+    fprintf(stderr, "crisismap: %zu features in %zu layers loaded from %s in %.3f s\n", total, store->n, store_path,
+            seconds_since(&t0));
+    int sig;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "crisismap: stopping (signal %d)\n", sig);
+    cm_server_stop(&srv);
+    exit_code = CM_EXIT_OK;
+out:
+    cm_persist_close(persist);
+    cm_webfiles_destroy(web);
+    cm_store_destroy(store);
+    cm_config_release(&cfg);
+    cm_crs_thread_release();
+    return exit_code;
+}

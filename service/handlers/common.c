@@ -1,0 +1,30 @@
+/* common.c — helpers shared by the handlers. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+cm_query_limits cm_handlers_limits(const cm_request *req) {
+    const cm_config *cfg = req->srv->cfg;
+    return (cm_query_limits){cfg->default_limit, cfg->max_limit, cfg->crs, cfg->n_crs};
+}
+
+void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type) {
+    char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(doc);
+    if (!body) {
+        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    cm_response_set_body(resp, 200, content_type, body, strlen(body));
+}
+
+json_t *cm_handlers_link(const cm_request *req, const char *path, const char *rel, const char *type,
+                         const char *title) {
+    char href[768];
+    snprintf(href, sizeof href, "%s%s", req->base_url, path);
+    json_t *l = json_pack("{s:s, s:s, s:s}", "href", href, "rel", rel, "type", type);
+    if (l && title) json_object_set_new(l, "title", json_string(title));
+    return l;
+}

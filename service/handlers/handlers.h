@@ -1,0 +1,27 @@
+/* handlers.h — one function per resource and verb (handle_<resource>_<verb>). Each fills
+ * the response from the request; none sees libmicrohttpd. */
+#ifndef CM_HANDLERS_H
+#define CM_HANDLERS_H
+
+#include "../request.h"
+#include "../response.h"
+
+void handle_landing_get(cm_request *req, cm_response *resp);
+void handle_conformance_get(cm_request *req, cm_response *resp);
+void handle_openapi_get(cm_request *req, cm_response *resp);
+void handle_collections_list(cm_request *req, cm_response *resp);
+void handle_collection_get(cm_request *req, cm_response *resp);
+void handle_items_list(cm_request *req, cm_response *resp);
+void handle_item_get(cm_request *req, cm_response *resp);
+void handle_health_get(cm_request *req, cm_response *resp);
+void handle_web_get(cm_request *req, cm_response *resp);
+
+/* Shared by handlers: the query limits of the server's configuration. */
+cm_query_limits cm_handlers_limits(const cm_request *req);
+/* Serialises a jansson document into resp as JSON (steals doc). */
+void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type);
+/* A link object {href, rel, type[, title]}; href = base + path. */
+json_t *cm_handlers_link(const cm_request *req, const char *path, const char *rel, const char *type,
+                         const char *title);
+
+#endif

@@ -1,0 +1,44 @@
+/* request.c — request accessors for handlers: headers and the query string re-encoded
+ * for links. */
+#include "request.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+const char *cm_request_header(const cm_request *req, const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static bool unreserved(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~,:/", c);
+}
+
+static void write_encoded(cm_buf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (unreserved(*p)) {
+            cm_buf_append_char(b, (char)*p);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            cm_buf_append(b, esc, 3);
+        }
+    }
+}
+
+void cm_request_write_query(const cm_request *req, cm_buf *b, long new_offset) {
+    bool first = true, wrote_offset = false;
+    for (size_t i = 0; i < req->n_args; i++) {
+        bool is_offset = strcmp(req->args[i].key, "offset") == 0;
+        cm_buf_append_char(b, first ? '?' : '&');
+        first = false;
+        write_encoded(b, req->args[i].key);
+        cm_buf_append_char(b, '=');
+        if (is_offset && new_offset >= 0) {
+            cm_buf_printf(b, "%ld", new_offset);
+            wrote_offset = true;
+        } else {
+            write_encoded(b, req->args[i].value);
+        }
+    }
+    if (new_offset >= 0 && !wrote_offset) cm_buf_printf(b, "%soffset=%ld", first ? "?" : "&", new_offset);
+}

@@ -1,0 +1,36 @@
+/* request.h — what a handler sees of a request: method, path, captured path segments,
+ * decoded query parameters, headers and the base URL for links. Handlers never see
+ * libmicrohttpd. */
+#ifndef CM_REQUEST_H
+#define CM_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../layers/buf.h"
+#include "query.h"
+#include "server.h"
+
+#define CM_REQUEST_MAX_CAPTURES 4
+
+typedef struct cm_request {
+    cm_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path; /* decoded, without the query */
+    const char *captures[CM_REQUEST_MAX_CAPTURES];
+    int n_captures;
+    cm_qarg args[CM_QUERY_MAX_ARGS + 1];
+    size_t n_args;
+    bool too_many_args;
+    char base_url[256]; /* scheme://host[:port], no trailing slash */
+    bool accepts_gzip;
+} cm_request;
+
+/* Header value (borrowed for the request's lifetime) or NULL. */
+const char *cm_request_header(const cm_request *req, const char *name);
+/* Appends the request's query string, re-encoded, to b, with `offset` replaced by
+ * new_offset when it is >= 0. Writes nothing when there are no parameters. */
+void cm_request_write_query(const cm_request *req, cm_buf *b, long new_offset);
+
+#endif

@@ -1,0 +1,69 @@
+/* router.c — the route table and its matcher. */
+#include "router.h"
+
+#include <string.h>
+
+#include "handlers/handlers.h"
+
+#define READ_ONLY "GET, HEAD, OPTIONS"
+
+static const cm_route routes[] = {
+    {"/", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_web_get},
+    {"/healthz", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_health_get},
+    {"/api", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_landing_get},
+    {"/api/", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_landing_get},
+    {"/api/conformance", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_conformance_get},
+    {"/api/openapi", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_openapi_get},
+    {"/api/collections", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collections_list},
+    {"/api/collections/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collection_get},
+    {"/api/collections/{}/items", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_items_list},
+    {"/api/collections/{}/items/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_item_get},
+};
+
+unsigned cm_router_method_bit(const char *m) {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } methods[] = {{"GET", CM_METHOD_GET},     {"HEAD", CM_METHOD_HEAD},   {"OPTIONS", CM_METHOD_OPTIONS},
+                   {"POST", CM_METHOD_POST},   {"PUT", CM_METHOD_PUT},     {"PATCH", CM_METHOD_PATCH},
+                   {"DELETE", CM_METHOD_DELETE}};
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+        if (strcmp(m, methods[i].name) == 0) return methods[i].bit;
+    return 0;
+}
+
+/* Matches one pattern; captures point into scratch (a copy of path split at '/'). */
+static bool match(const char *pattern, const char *path, cm_request *req, char *scratch) {
+    memcpy(scratch, path, strlen(path) + 1); /* scratch holds strlen(path) + 1 bytes by contract */
+    req->n_captures = 0;
+    const char *p = pattern;
+    char *s = scratch;
+    while (*p && *s) {
+        if (p[0] == '{' && p[1] == '}') {
+            char *end = strchr(s, '/');
+            if (end == s) return false; /* empty segment */
+            if (req->n_captures == CM_REQUEST_MAX_CAPTURES) return false;
+            req->captures[req->n_captures++] = s;
+            p += 2;
+            if (!end) {
+                s += strlen(s);
+                break;
+            }
+            *end = '\0';
+            s = end + 1;
+            if (*p != '/') return false;
+            p++;
+            continue;
+        }
+        if (*p != *s) return false;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const cm_route *cm_router_match(const char *path, cm_request *req, char *scratch) {
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (match(routes[i].pattern, path, req, scratch)) return &routes[i];
+    return NULL;
+}
