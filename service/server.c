@@ -103,8 +103,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls) {
     (void)version;
     (void)upload_data;
-    (void)con_cls;
     cm_server *srv = cls;
+    /* Answer only once the whole request is in: a response queued earlier makes
+     * libmicrohttpd close the connection, losing keep-alive. A body is discarded (this
+     * read-only surface takes none). */
+    static char request_started;
+    if (*con_cls == NULL) {
+        *con_cls = &request_started;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     cm_request req;
     memset(&req, 0, sizeof req);
     req.srv = srv;
@@ -113,7 +124,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.path = url;
     cm_response resp;
     cm_response_init(&resp);
-    *upload_data_size = 0; /* read-only service: a body is ignored, the answer does not depend on it */
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
     size_t url_bytes = strlen(url);
