@@ -1,0 +1,106 @@
+/* Unit tests for layers/geojson_write.c and feature bytes: number formatting, every
+ * geometry type, axis swap, property values, JSON escaping. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../layers/feature.h"
+#include "../../layers/geojson_read.h"
+#include "../../layers/geojson_write.h"
+#include "check.h"
+
+static void number_is(double v, int decimals, const char *expected) {
+    cm_buf b;
+    cm_buf_init(&b, 100);
+    cm_geojson_write_number(&b, v, decimals);
+    CHECK_STR(b.data, expected);
+    cm_buf_release(&b);
+}
+
+/* Reads text, writes it back, compares. */
+static void roundtrip(const char *text) {
+    json_t *j = json_loads(text, 0, NULL);
+    cm_geom g;
+    cm_error err;
+    CHECK(cm_geojson_read_geometry(j, 1000, 100, &g, &err) == CM_OK);
+    cm_buf b;
+    cm_buf_init(&b, 10000);
+    cm_geojson_write_geometry(&b, &g, 7, false);
+    CHECK_STR(b.data, text);
+    cm_buf_release(&b);
+    cm_geom_release(&g);
+    json_decref(j);
+}
+
+int main(void) {
+    number_is(7.4177772, 7, "7.4177772");
+    number_is(7.41777724, 7, "7.4177772");
+    number_is(7.41777726, 7, "7.4177773");
+    number_is(-0.5, 7, "-0.5");
+    number_is(12, 7, "12");
+    number_is(0, 7, "0");
+    number_is(-180, 7, "-180");
+    number_is(4852834.0518, 3, "4852834.052");
+    number_is(NAN, 7, "null");
+    number_is(INFINITY, 7, "null");
+    number_is(1e300, 7, "1.0000000000000001e+300");
+
+    roundtrip("{\"type\":\"Point\",\"coordinates\":[7.5,43.7]}");
+    roundtrip("{\"type\":\"LineString\",\"coordinates\":[[0,0],[1.25,-1]]}");
+    roundtrip("{\"type\":\"Polygon\",\"coordinates\":[[[0,0],[4,0],[4,4],[0,0]],[[1,1],[2,1],[2,2],[1,1]]]}");
+    roundtrip("{\"type\":\"MultiPoint\",\"coordinates\":[[0,0],[1,1]]}");
+    roundtrip("{\"type\":\"MultiLineString\",\"coordinates\":[[[0,0],[1,1]],[[2,2],[3,3]]]}");
+    roundtrip("{\"type\":\"MultiPolygon\",\"coordinates\":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}");
+
+    /* lat_first swaps each position (EPSG:4326 authority order). */
+    json_t *j = json_loads("{\"type\":\"Point\",\"coordinates\":[7.5,43.7]}", 0, NULL);
+    cm_geom g;
+    cm_error err;
+    cm_geojson_read_geometry(j, 10, 10, &g, &err);
+    json_decref(j);
+    cm_buf b;
+    cm_buf_init(&b, 1000);
+    cm_geojson_write_geometry(&b, &g, 7, true);
+    CHECK_STR(b.data, "{\"type\":\"Point\",\"coordinates\":[43.7,7.5]}");
+    cm_buf_release(&b);
+
+    /* A feature: every declared property, null when unset, strings escaped so markup
+     * cannot pass through. */
+    json_t *schema = json_loads(
+        "{\"layers\":[{\"id\":\"t\",\"title\":{\"en\":\"T\",\"ar\":\"ت\"},\"description\":{\"en\":\"d\",\"ar\":\"د\"},"
+        "\"geometry\":[\"Point\"],\"editing\":\"operator\",\"properties\":["
+        "{\"name\":\"s\",\"type\":\"string\"},{\"name\":\"i\",\"type\":\"integer\"},{\"name\":\"n\",\"type\":\"number\"},"
+        "{\"name\":\"b\",\"type\":\"boolean\"},{\"name\":\"t\",\"type\":\"datetime\"},{\"name\":\"unset\",\"type\":\"string\"}]}]}",
+        0, NULL);
+    cm_layer_defs defs;
+    CHECK(cm_schema_load_json(schema, &defs, &err) == CM_OK);
+    json_decref(schema);
+    cm_value *v = cm_values_create(&defs.layers[0]);
+    v[0].set = true;
+    v[0].u.s = strdup("<img src=x onerror=alert(1)> \"q\" \\ \n عمّان");
+    v[1].set = true;
+    v[1].u.i = -42;
+    v[2].set = true;
+    v[2].u.d = 2.5;
+    v[3].set = true;
+    v[3].u.b = true;
+    v[4].set = true;
+    v[4].u.t_ms = 1795845600000; /* 2026-11-28T06:00:00Z */
+    cm_feature *f;
+    CHECK(cm_feature_create(&defs.layers[0], 7, &g, v, &f) == CM_OK);
+    CHECK_STR(f->json,
+              "{\"type\":\"Feature\",\"id\":7,\"geometry\":{\"type\":\"Point\",\"coordinates\":[7.5,43.7]},\"properties\":"
+              "{\"s\":\"\\u003cimg src=x onerror=alert(1)\\u003e \\\"q\\\" \\\\ \\n عمّان\",\"i\":-42,\"n\":2.5,\"b\":true,"
+              "\"t\":\"2026-11-28T06:00:00Z\",\"unset\":null}}");
+    CHECK(strncmp(f->json + f->geom_off, "{\"type\":\"Point\"", 15) == 0);
+    CHECK(f->json[f->geom_off + f->geom_len] == ',');
+    /* The bytes are valid JSON that parses back to the same text. */
+    json_t *back = json_loads(f->json, 0, NULL);
+    CHECK(back != NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(back, "properties"), "s")),
+              "<img src=x onerror=alert(1)> \"q\" \\ \n عمّان");
+    json_decref(back);
+    cm_feature_unref(f);
+    cm_schema_release(&defs);
+    return check_report("test_geojson_write");
+}
