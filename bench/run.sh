@@ -5,6 +5,7 @@
 #   QUICK=1 bench/run.sh                 smoke run (3 s per measurement, ~3 min)
 #   CRISISMAP=/path/to/crisismap ...     use that binary instead of building one (Release) under the work dir
 #   D=20 WARM=3 ...                      seconds per measurement / unrecorded warm-up per measurement
+#   CMAKE_ARGS="-D..." ...               extra cmake configure arguments for that build
 #   SKIP_SETUP=1 ...                     do not check/install the Debian packages
 #   KEEP_SERVERS=1 ...                   leave crisismap, nginx and mapserv running (pids in the work dir)
 #   MS_WORKERS=4 NGINX_WORKERS=2         mapserv FastCGI processes / nginx workers (the peers' setup)
@@ -113,7 +114,9 @@ if [ -n "${CRISISMAP:-}" ]; then
 else
     say "build crisismap (Release) in $W/build"
     t0=$(now)
-    if ! { cmake -S "$REPO" -B "$W/build" -DCMAKE_BUILD_TYPE=Release && cmake --build "$W/build" -j2; } >"$W/build.log" 2>&1; then
+    # CMAKE_ARGS: extra configure arguments, e.g. CMAKE_ARGS="-DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized"
+    # shellcheck disable=SC2086
+    if ! { cmake -S "$REPO" -B "$W/build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} && cmake --build "$W/build" -j2; } >"$W/build.log" 2>&1; then
         tail -30 "$W/build.log"; die "build failed (full log: $W/build.log)"
     fi
     BIN=$(find "$W/build" -maxdepth 3 -type f -name crisismap -perm -u+x | head -1)
@@ -279,10 +282,11 @@ echo "nginx master $NG_PID on $NG; mapserv pids $MS_PIDS"
 say "preflight (curl: status, bytes)"
 check() {  # label url [curl args]
     local out c
-    out=$(curl -s -o "$RUN/preflight.body" -w '%{http_code} %{size_download}' --max-time 120 "${@:3}" "$2") || true
+    rm -f "$RUN/preflight.body"
+    out=$(curl -sS -o "$RUN/preflight.body" -w '%{http_code} %{size_download}' --max-time 120 "${@:3}" "$2" 2>"$RUN/preflight.err") || true
     c=${out%% *}
     printf '  %-28s %s  %s bytes  %s\n' "$1" "$c" "${out#* }" "$2"
-    [ "$c" = 200 ] || die "$1: $2 returned $c ($(head -c 300 "$RUN/preflight.body"))"
+    [ "$c" = 200 ] || die "$1: $2 returned $c ($(cat "$RUN/preflight.err") $(head -c 300 "$RUN/preflight.body" 2>/dev/null))"
 }
 fcount() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["features"]) if "features" in d else d.get("type"))' "$RUN/preflight.body"; }
 check "id crisismap" "$CM$(head -1 "$PATHS/cm_id.txt")"
@@ -355,7 +359,9 @@ VMHWM=$(awk '/^VmHWM:/{print $2}' "/proc/$CM_PID/status" 2>/dev/null || true)
 VMRSS=$(awk '/^VmRSS:/{print $2}' "/proc/$CM_PID/status" 2>/dev/null || true)
 export STAMP MODE IMPORTS_JSON STORE_BYTES VMHWM VMRSS GZ_NOTE RUN MSGPKG STORE BIN REPO MS_WORKERS NGINX_WORKERS D WARM
 export HOSTDESC="$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
-export CMVER="$BIN ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit') $(git -C "$REPO" status --porcelain 2>/dev/null | grep -q . && echo '+ uncommitted changes'))"
+if [ -n "${CRISISMAP:-}" ]; then CMVER="$BIN (given with CRISISMAP=; checkout at"; else CMVER="$BIN (Release build of"; fi
+CMVER="$CMVER $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit')$(git -C "$REPO" status --porcelain -- . ':!bench' 2>/dev/null | grep -q . && echo ' + uncommitted changes'))"
+export CMVER
 export MSVER="$(mapserv -v | cut -c1-24), $MS_WORKERS FastCGI processes (spawn-fcgi) behind nginx"
 export NGVER="$("$NGINX" -v 2>&1 | sed 's/.*: //'), $NGINX_WORKERS workers"
 export WRKVER="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), 2 threads"

@@ -16,6 +16,7 @@ static const cm_route routes[] = {
     {"/api/openapi", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_openapi_get},
     {"/api/collections", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collections_list},
     {"/api/collections/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collection_get},
+    {"/api/collections/{}/schema", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collection_schema_get},
     {"/api/collections/{}/items", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_items_list},
     {"/api/collections/{}/items/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_item_get},
 };

@@ -2,6 +2,7 @@
  * spatial and temporal extents from the current snapshot, offered CRSs. */
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,11 @@ static json_t *collection_doc(const cm_request *req, cm_layer *layer) {
     json_array_append_new(links, cm_handlers_link(req, path, "self", "application/json", def->title.en));
     snprintf(path, sizeof path, "/api/collections/%s/items", def->id);
     json_array_append_new(links, cm_handlers_link(req, path, "items", "application/geo+json", "Features (GeoJSON)"));
+    snprintf(path, sizeof path, "/api/collections/%s/schema", def->id);
+    /* GDAL 3.6's OAPIF driver looks for "describedBy"; the registered relation is
+     * "describedby". Both point to the same schema. */
+    json_array_append_new(links, cm_handlers_link(req, path, "describedby", "application/schema+json", "Feature schema"));
+    json_array_append_new(links, cm_handlers_link(req, path, "describedBy", "application/schema+json", "Feature schema"));
     json_t *crs = json_array();
     char uri[96];
     for (size_t i = 0; i < req->srv->cfg->n_crs; i++) {
@@ -87,4 +93,57 @@ void handle_collection_get(cm_request *req, cm_response *resp) {
         return;
     }
     cm_handlers_send_json(resp, collection_doc(req, layer), "application/json");
+}
+
+/* A JSON Schema of the layer's features (OGC API - Features Part 5 style), linked from the
+ * collection as "describedby": GIS clients type their columns from it instead of guessing
+ * from a first page where a column may be all null. */
+void handle_collection_schema_get(cm_request *req, cm_response *resp) {
+    cm_error err;
+    cm_error_clear(&err);
+    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
+    if (!layer) {
+        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
+        return;
+    }
+    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
+        cm_response_set_error(resp, &err);
+        return;
+    }
+    const cm_layer_def *def = layer->def;
+    /* An integer column with values beyond 32 bits is left out: the schema language has
+     * no 64-bit integer, and a client that read "integer" as 32-bit would truncate it;
+     * such columns are typed from the data instead. */
+    cm_snapshot *snap = cm_layer_acquire(layer);
+    json_t *props = json_object();
+    static const char *const types[] = {"string", "integer", "number", "boolean", "string"};
+    for (size_t i = 0; i < def->n_props; i++) {
+        const cm_prop_def *p = &def->props[i];
+        bool wide = false;
+        for (size_t k = 0; p->type == CM_PROP_INTEGER && k < snap->n && !wide; k++) {
+            const cm_value *v = &snap->features[k]->values[i];
+            wide = v->set && (v->u.i > INT32_MAX || v->u.i < INT32_MIN);
+        }
+        if (wide) continue;
+        json_t *s = json_pack("{s:s, s:s}", "type", types[p->type], "title", p->title.en ? p->title.en : p->name);
+        if (p->type == CM_PROP_DATETIME) json_object_set_new(s, "format", json_string("date-time"));
+        if (p->max_length > 0) json_object_set_new(s, "maxLength", json_integer(p->max_length));
+        if (p->n_enum) {
+            json_t *e = json_array();
+            for (size_t k = 0; k < p->n_enum; k++) json_array_append_new(e, json_string(p->enum_values[k]));
+            json_object_set_new(s, "enum", e);
+        }
+        if (p->has_minimum) json_object_set_new(s, "minimum", json_real(p->minimum));
+        if (p->server_owned) json_object_set_new(s, "readOnly", json_true());
+        json_object_set_new(props, p->name, s);
+    }
+    cm_snapshot_unref(snap);
+    char id[400];
+    snprintf(id, sizeof id, "%s/api/collections/%s/schema", req->base_url, def->id);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:[s, s, s], s:{s:{s:s, s:[s]}, s:{s:[s, s]}, s:{s:s}, s:{s:s, s:o}}}",
+                            "$schema", "https://json-schema.org/draft/2020-12/schema", "$id", id, "title", def->title.en,
+                            "type", "object", "required", "type", "geometry", "properties", "properties", "type", "type",
+                            "string", "enum", "Feature", "id", "type", "integer", "string", "geometry", "type", "object",
+                            "properties", "type", "object", "properties", props);
+    cm_handlers_send_json(resp, doc, "application/schema+json");
 }

@@ -11,6 +11,7 @@ void handle_conformance_get(cm_request *req, cm_response *resp);
 void handle_openapi_get(cm_request *req, cm_response *resp);
 void handle_collections_list(cm_request *req, cm_response *resp);
 void handle_collection_get(cm_request *req, cm_response *resp);
+void handle_collection_schema_get(cm_request *req, cm_response *resp);
 void handle_items_list(cm_request *req, cm_response *resp);
 void handle_item_get(cm_request *req, cm_response *resp);
 void handle_health_get(cm_request *req, cm_response *resp);

@@ -20,18 +20,29 @@
 #define PAGE_MAX_BYTES (1u << 30)
 #define WHOLE_LAYER_GZIP_LEVEL 6
 
+/* Whole-layer bodies cached per snapshot, one per distinct self URL (a few: the map's
+ * URL, a GIS client's, a proxy's); further URLs are built per request. */
+#define WHOLE_LAYER_SLOTS 4
+
 typedef struct whole_layer {
     char *self_url;
     char *body, *gzip;
     size_t len, gzip_len;
 } whole_layer;
 
-static void whole_layer_free(void *p) {
-    whole_layer *w = p;
-    free(w->self_url);
-    free(w->body);
-    free(w->gzip);
-    free(w);
+typedef struct whole_layer_cache {
+    whole_layer slot[WHOLE_LAYER_SLOTS];
+    int used;
+} whole_layer_cache;
+
+static void whole_layer_cache_free(void *p) {
+    whole_layer_cache *c = p;
+    for (int i = 0; i < c->used; i++) {
+        free(c->slot[i].self_url);
+        free(c->slot[i].body);
+        free(c->slot[i].gzip);
+    }
+    free(c);
 }
 
 static void write_link(cm_buf *b, const char *href, const char *rel, const char *type) {
@@ -114,44 +125,51 @@ static void page_etag(const cm_request *req, const cm_snapshot *snap, char *out,
 }
 
 /* Serves the whole layer from the snapshot's cache, building it on first use. Returns
- * false when the cache belongs to another URL (the caller builds the page itself). */
+ * false when the cache is full of other URLs (the caller builds the page itself). */
 static bool send_whole_layer(const cm_request *req, cm_snapshot *snap, const cm_items_query *q, cm_response *resp,
                              cm_error *err) {
     cm_buf url;
     cm_buf_init(&url, 4096);
     cm_buf_printf(&url, "%s/api/collections/%s/items", req->base_url, snap->def->id);
     cm_request_write_query(req, &url, -1);
-    bool served = false;
+    const char *self = url.data ? url.data : "";
+    whole_layer *hit = NULL;
     pthread_mutex_lock(&snap->cache_lock);
-    whole_layer *w = snap->cache;
-    if (!w) {
-        w = calloc(1, sizeof *w);
-        if (w) {
-            w->self_url = strdup(url.data ? url.data : "");
-            w->body = build_page(req, snap, q, NULL, snap->n, 0, snap->n, snap->built_ms, &w->len, err);
-            if (w->body) w->gzip = cm_gzip(w->body, w->len, WHOLE_LAYER_GZIP_LEVEL, &w->gzip_len);
-            if (!w->body || !w->self_url) {
-                whole_layer_free(w);
-                w = NULL;
-            } else {
-                snap->cache = w;
-                snap->cache_free = whole_layer_free;
-            }
+    whole_layer_cache *c = snap->cache;
+    if (!c && (c = calloc(1, sizeof *c)) != NULL) {
+        snap->cache = c;
+        snap->cache_free = whole_layer_cache_free;
+    }
+    for (int i = 0; c && i < c->used && !hit; i++)
+        if (strcmp(c->slot[i].self_url, self) == 0) hit = &c->slot[i];
+    if (!hit && c && c->used < WHOLE_LAYER_SLOTS) {
+        /* Built under the lock: concurrent first requests wait for one build instead of
+         * each building the same megabytes. */
+        whole_layer w = {0};
+        w.self_url = strdup(self);
+        w.body = build_page(req, snap, q, NULL, snap->n, 0, snap->n, snap->built_ms, &w.len, err);
+        if (w.body) w.gzip = cm_gzip(w.body, w.len, WHOLE_LAYER_GZIP_LEVEL, &w.gzip_len);
+        if (w.body && w.self_url && w.gzip) {
+            c->slot[c->used] = w;
+            hit = &c->slot[c->used++];
+        } else {
+            free(w.self_url);
+            free(w.body);
+            free(w.gzip);
         }
     }
-    if (w && strcmp(w->self_url, url.data ? url.data : "") == 0) {
+    if (hit) {
         resp->status = 200;
         resp->content_type = "application/geo+json";
-        resp->borrowed = w->body;
-        resp->len = w->len;
-        resp->gzip = w->gzip;
-        resp->gzip_len = w->gzip_len;
+        resp->borrowed = hit->body;
+        resp->len = hit->len;
+        resp->gzip = hit->gzip;
+        resp->gzip_len = hit->gzip_len;
         resp->hold = cm_snapshot_ref(snap);
-        served = true;
     }
     pthread_mutex_unlock(&snap->cache_lock);
     cm_buf_release(&url);
-    return served;
+    return hit != NULL;
 }
 
 static struct timespec now_ts(void) {
