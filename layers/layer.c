@@ -36,7 +36,7 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
     s->features = features;
     s->n = n;
     s->built_ms = now_ms();
-    qsort(features, n, sizeof *features, cmp_feature_id);
+    if (n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
 
     s->extent = (cm_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
     s->t_min_ms = INT64_MAX;

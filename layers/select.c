@@ -55,7 +55,7 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
             cm_idlist_release(&cand);
             return CM_ERR_NOMEM;
         }
-    qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
+    if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
     cm_status st = CM_OK;
     for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
         if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */

@@ -121,7 +121,7 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
         order[i].key = hilbert(hx, hy);
         order[i].item = (uint32_t)i;
     }
-    qsort(order, n, sizeof *order, cmp_keyed);
+    if (n > 1) qsort(order, n, sizeof *order, cmp_keyed);
     for (size_t i = 0; i < n; i++) {
         ix->items[i] = order[i].item;
         ix->boxes[i] = boxes[order[i].item];

@@ -91,6 +91,9 @@ def main():
             else:
                 passed += 1
                 print("ok   %s: %d features copied by ogr2ogr, identical" % (layer, n))
+        rc = srv.stop()
+        if rc != 0:
+            failures.append("server exit status %r (a sanitizer report?); log tail:\n%s" % (rc, srv.read_log()[-3000:]))
     finally:
         srv.stop()
         srv.cleanup()

@@ -29,7 +29,7 @@ static void run(size_t n, unsigned seed, int queries) {
         if (q == 0) qb = (cm_bbox){-180, -90, 180, 90};
         cm_idlist got = {0};
         CHECK(cm_spindex_query(ix, &qb, &got) == CM_OK);
-        qsort(got.v, got.n, sizeof *got.v, cmp_u32);
+        if (got.n > 1) qsort(got.v, got.n, sizeof *got.v, cmp_u32);
         size_t expected = 0;
         int mismatch = 0;
         for (size_t i = 0; i < n; i++)
