@@ -35,7 +35,7 @@ MSAPI=/ms/bench/ogcapi/collections/services/items
 LAYERS="services closures blocked_areas"
 
 mkdir -p "$W"; chmod 755 "$W"
-exec > >(tee -a "$LOG") 2>&1
+exec > >(trap '' INT TERM HUP; exec tee -a "$LOG") 2>&1   # tee outlives Ctrl-C: the cleanup is logged too
 
 T_START=$(date +%s)
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
@@ -64,9 +64,9 @@ stop_servers() {
     if [ -f "$RUN/nginx.pid" ]; then
         local p; p=$(cat "$RUN/nginx.pid")
         if alive "$p" && grep -q nginx "/proc/$p/comm" 2>/dev/null; then
-            kill -QUIT "$p" 2>/dev/null || true
+            kill -TERM "$p" 2>/dev/null || true      # fast shutdown: do not wait for in-flight MapServer requests
             for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-            alive "$p" && kill -TERM "$p" 2>/dev/null || true
+            alive "$p" && kill -KILL "$p" 2>/dev/null || true
         fi
         rm -f "$RUN/nginx.pid"
     fi

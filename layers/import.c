@@ -30,11 +30,30 @@ static int find_field(OGRFeatureDefnH fd, const char *name) {
     return -1;
 }
 
+/* OGR writes datetimes into text formats (CSV, KML) as "2026/11/28 08:00:00+00"; read
+ * that form too by rewriting it as RFC 3339. */
+static bool parse_ogr_datetime(const char *text, int64_t *out) {
+    char buf[40];
+    size_t n = strlen(text);
+    if (n < 10 || n >= sizeof buf - 3 || text[4] != '/' || text[7] != '/') return false;
+    memcpy(buf, text, n + 1);
+    buf[4] = buf[7] = '-';
+    if (n > 10 && buf[10] == ' ') buf[10] = 'T';
+    if (n > 19 && (buf[n - 3] == '+' || buf[n - 3] == '-') && buf[n - 2] >= '0' && buf[n - 1] >= '0') {
+        memcpy(buf + n, ":00", 4); /* "+00" -> "+00:00" */
+    } else if (n == 19) {
+        memcpy(buf + n, "Z", 2); /* no zone: OGR's convention for UTC-less values is taken as UTC */
+    }
+    return cm_datetime_parse(buf, out);
+}
+
 /* Converts one source field into a typed value; false with a reason when it does not fit. */
 static bool convert_field(OGRFeatureH f, int fi, cm_value *v, char *why, size_t why_len) {
     OGRFieldType ft = OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, fi));
     const char *text = OGR_F_GetFieldAsString(f, fi);
     char *end = NULL;
+    /* Formats without nulls (CSV, Shapefile) write an empty cell for "no value". */
+    if (text[0] == '\0') return true;
     switch (v->type) {
     case CM_PROP_STRING:
         if (!cm_utf8_valid(text, strlen(text))) {
@@ -82,7 +101,7 @@ static bool convert_field(OGRFeatureH f, int fi, cm_value *v, char *why, size_t 
             v->u.t_ms = ms;
             return (v->set = true);
         }
-        if (!cm_datetime_parse(text, &v->u.t_ms)) {
+        if (!cm_datetime_parse(text, &v->u.t_ms) && !parse_ogr_datetime(text, &v->u.t_ms)) {
             snprintf(why, why_len, "\"%.40s\" is not an RFC 3339 date-time", text);
             return false;
         }

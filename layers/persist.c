@@ -62,6 +62,7 @@ static cm_status gdal_error(cm_error *err, const char *what) {
 }
 
 static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
+    bool created = false;
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
     if (!lyr) {
         OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
@@ -74,10 +75,12 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
         lyr = GDALDatasetCreateLayer(p->ds, def->id, srs, table_geom_type(def), opts);
         OSRDestroySpatialReference(srs);
         if (!lyr) return gdal_error(err, def->id);
+        created = true;
     }
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
     for (size_t i = 0; i < def->n_props; i++) {
         if (OGR_FD_GetFieldIndex(fd, def->props[i].name) >= 0) continue;
+        created = true;
         OGRFieldSubType sub;
         OGRFieldDefnH fld = OGR_Fld_Create(def->props[i].name, field_type(def->props[i].type, &sub));
         OGR_Fld_SetSubType(fld, sub);
@@ -85,6 +88,9 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
         OGR_Fld_Destroy(fld);
         if (e != OGRERR_NONE) return gdal_error(err, def->props[i].name);
     }
+    /* GeoPackage defers creating a new table until its first feature; a later rolled-back
+     * import would then take the table with it. Create it now, outside any transaction. */
+    if (created && OGR_L_SyncToDisk(lyr) != OGRERR_NONE) return gdal_error(err, def->id);
     return CM_OK;
 }
 

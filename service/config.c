@@ -112,7 +112,7 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
     }
     const json_t *al = json_object_get(root, "access_log");
     out->access_log = al ? json_is_true(al) : true;
-    long threads;
+    long threads = 0;
     if ((s = long_of(root, "threads", 0, 0, 256, &threads, err)) != CM_OK) goto out;
     out->threads = (int)threads;
 
