@@ -1,8 +1,8 @@
 #!/bin/bash
 # crisismap read benchmark: the one entry point. See bench/README.md.
 #
-#   bench/run.sh                         full run (~10 s per measurement, ~6-15 min with the build)
-#   QUICK=1 bench/run.sh                 smoke run (3 s per measurement, ~3 min)
+#   bench/run.sh                         full run (10 s per measurement, ~5 min with the build)
+#   QUICK=1 bench/run.sh                 smoke run (3 s per measurement, ~2-3 min)
 #   CRISISMAP=/path/to/crisismap ...     use that binary instead of building one (Release) under the work dir
 #   D=20 WARM=3 ...                      seconds per measurement / unrecorded warm-up per measurement
 #   CMAKE_ARGS="-D..." ...               extra cmake configure arguments for that build
@@ -360,9 +360,11 @@ VMRSS=$(awk '/^VmRSS:/{print $2}' "/proc/$CM_PID/status" 2>/dev/null || true)
 export STAMP MODE IMPORTS_JSON STORE_BYTES VMHWM VMRSS GZ_NOTE RUN MSGPKG STORE BIN REPO MS_WORKERS NGINX_WORKERS D WARM
 export HOSTDESC="$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
 if [ -n "${CRISISMAP:-}" ]; then CMVER="$BIN (given with CRISISMAP=; checkout at"; else CMVER="$BIN (Release build of"; fi
-CMVER="$CMVER $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit')$(git -C "$REPO" status --porcelain -- . ':!bench' 2>/dev/null | grep -q . && echo ' + uncommitted changes'))"
+CMVER="$CMVER $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+[ -z "$(git -C "$REPO" status --porcelain -- . ':!bench' 2>/dev/null || true)" ] || CMVER="$CMVER + uncommitted changes"
+CMVER="$CMVER)"
 export CMVER
-export MSVER="$(mapserv -v | cut -c1-24), $MS_WORKERS FastCGI processes (spawn-fcgi) behind nginx"
+export MSVER="$(mapserv -v | awk '{print $1, $2, $3; exit}'), $MS_WORKERS FastCGI processes (spawn-fcgi) behind nginx"
 export NGVER="$("$NGINX" -v 2>&1 | sed 's/.*: //'), $NGINX_WORKERS workers"
 export WRKVER="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), 2 threads"
 export GDALVER="$(gdal-config --version 2>/dev/null || ogrinfo --version)"

@@ -1,6 +1,8 @@
 /* ogr_geom.c — OGR <-> cm_geom. */
 #include "ogr_geom.h"
 
+#include <cpl_error.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +125,29 @@ OGRGeometryH cm_ogr_from_geom(const cm_geom *g) {
     case CM_GEOM_NONE: break;
     }
     return out;
+}
+
+typedef struct {
+    char message[200];
+} validity_note;
+
+static void capture_note(CPLErr level, CPLErrorNum num, const char *msg) {
+    (void)num;
+    validity_note *note = CPLGetErrorHandlerUserData();
+    if (note && level >= CE_Warning && !note->message[0]) snprintf(note->message, sizeof note->message, "%s", msg);
+}
+
+cm_status cm_ogr_check_valid(const cm_geom *g, cm_error *err) {
+    if (g->type != CM_GEOM_POLYGON && g->type != CM_GEOM_MULTIPOLYGON) return CM_OK; /* points and lines with >= 2 positions are valid */
+    OGRGeometryH og = cm_ogr_from_geom(g);
+    if (!og) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    validity_note note = {{0}};
+    /* GEOS reports why a geometry is invalid as a warning; the handler is this thread's. */
+    CPLPushErrorHandlerEx(capture_note, &note);
+    bool valid = OGR_G_IsValid(og);
+    CPLPopErrorHandler();
+    OGR_G_DestroyGeometry(og);
+    if (valid) return CM_OK;
+    return cm_error_set(err, CM_ERR_INVALID_GEOMETRY, "geometry", "invalid geometry: %s",
+                        note.message[0] ? note.message : "rings overlap or cross");
 }

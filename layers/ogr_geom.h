@@ -15,4 +15,9 @@ cm_status cm_ogr_to_geom(OGRGeometryH g, uint32_t max_points, cm_geom *out, cm_e
 /* Returns a new OGR geometry (caller destroys) or NULL when out of memory. */
 OGRGeometryH cm_ogr_from_geom(const cm_geom *g);
 
+/* GEOS validity through OGR: CM_OK, or CM_ERR_INVALID_GEOMETRY with GEOS's reason and
+ * location ("Self-intersection at or near point 7.42 43.73") in err. Safe on any thread
+ * (no dataset involved). */
+cm_status cm_ogr_check_valid(const cm_geom *g, cm_error *err);
+
 #endif

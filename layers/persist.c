@@ -21,11 +21,7 @@
 #include "utf8.h"
 #include "validate.h"
 
-struct cm_persist {
-    GDALDatasetH ds;
-    const cm_layer_defs *defs;
-    char *path;
-};
+#include "persist_internal.h"
 
 static OGRwkbGeometryType table_geom_type(const cm_layer_def *def) {
     static const OGRwkbGeometryType map[] = {
@@ -56,7 +52,7 @@ static OGRFieldType field_type(cm_prop_type t, OGRFieldSubType *sub) {
     return OFTString;
 }
 
-static cm_status gdal_error(cm_error *err, const char *what) {
+cm_status cm_persist_gdal_error(cm_error *err, const char *what) {
     return cm_error_set(err, CM_ERR_IO, NULL, "%s: %s", what,
                         CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "GDAL error");
 }
@@ -74,7 +70,7 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
         char *opts[] = {"FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES", ident, desc, NULL};
         lyr = GDALDatasetCreateLayer(p->ds, def->id, srs, table_geom_type(def), opts);
         OSRDestroySpatialReference(srs);
-        if (!lyr) return gdal_error(err, def->id);
+        if (!lyr) return cm_persist_gdal_error(err, def->id);
         created = true;
     }
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
@@ -86,11 +82,11 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
         OGR_Fld_SetSubType(fld, sub);
         OGRErr e = OGR_L_CreateField(lyr, fld, TRUE);
         OGR_Fld_Destroy(fld);
-        if (e != OGRERR_NONE) return gdal_error(err, def->props[i].name);
+        if (e != OGRERR_NONE) return cm_persist_gdal_error(err, def->props[i].name);
     }
     /* GeoPackage defers creating a new table until its first feature; a later rolled-back
      * import would then take the table with it. Create it now, outside any transaction. */
-    if (created && OGR_L_SyncToDisk(lyr) != OGRERR_NONE) return gdal_error(err, def->id);
+    if (created && OGR_L_SyncToDisk(lyr) != OGRERR_NONE) return cm_persist_gdal_error(err, def->id);
     return CM_OK;
 }
 
@@ -138,6 +134,11 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
             cm_persist_close(p);
             return s;
         }
+    }
+    cm_status s = cm_persist_ensure_system_tables(p, err);
+    if (s != CM_OK) {
+        cm_persist_close(p);
+        return s;
     }
     *out = p;
     return CM_OK;
@@ -259,11 +260,11 @@ int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
 }
 
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
-    return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : gdal_error(err, "begin");
+    return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "begin");
 }
 
 cm_status cm_persist_commit(cm_persist *p, cm_error *err) {
-    return GDALDatasetCommitTransaction(p->ds) == OGRERR_NONE ? CM_OK : gdal_error(err, "commit");
+    return GDALDatasetCommitTransaction(p->ds) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "commit");
 }
 
 void cm_persist_rollback(cm_persist *p) { GDALDatasetRollbackTransaction(p->ds); }
@@ -308,7 +309,52 @@ cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geo
     OGRErr e = OGR_L_CreateFeature(lyr, f);
     if (out_id) *out_id = OGR_F_GetFID(f);
     OGR_F_Destroy(f);
-    return e == OGRERR_NONE ? CM_OK : gdal_error(err, def->id);
+    return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, def->id);
+}
+
+static cm_status write_feature(cm_persist *p, const cm_layer_def *def, OGRFeatureH f, const cm_geom *geom,
+                               const cm_value *values, cm_error *err) {
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(GDALDatasetGetLayerByName(p->ds, def->id));
+    OGRGeometryH g = cm_ogr_from_geom(geom);
+    if (geom->type != CM_GEOM_NONE && !g) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    OGR_F_SetGeometryDirectly(f, g);
+    for (size_t i = 0; i < def->n_props; i++) {
+        int fi = OGR_FD_GetFieldIndex(fd, def->props[i].name);
+        if (fi >= 0) set_value(f, fi, &values[i]);
+    }
+    return CM_OK;
+}
+
+cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                                    const cm_value *values, cm_error *err) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
+    if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    OGR_F_SetFID(f, id);
+    cm_status s = write_feature(p, def, f, geom, values, err);
+    if (s == CM_OK && OGR_L_CreateFeature(lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
+    OGR_F_Destroy(f);
+    return s;
+}
+
+cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                            const cm_value *values, cm_error *err) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
+    if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    OGR_F_SetFID(f, id);
+    cm_status s = write_feature(p, def, f, geom, values, err);
+    if (s == CM_OK && OGR_L_SetFeature(lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
+    OGR_F_Destroy(f);
+    return s;
+}
+
+cm_status cm_persist_delete(cm_persist *p, const cm_layer_def *def, int64_t id, cm_error *err) {
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
+    return OGR_L_DeleteFeature(lyr, id) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, def->id);
 }
 
 cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err) {
@@ -318,5 +364,5 @@ cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err
     CPLErrorReset();
     OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
     if (res) GDALDatasetReleaseResultSet(p->ds, res);
-    return CPLGetLastErrorType() >= CE_Failure ? gdal_error(err, def->id) : CM_OK;
+    return CPLGetLastErrorType() >= CE_Failure ? cm_persist_gdal_error(err, def->id) : CM_OK;
 }

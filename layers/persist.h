@@ -40,7 +40,35 @@ void cm_persist_rollback(cm_persist *p);
 /* Inserts one feature (borrowed geometry and values) and returns its new id. */
 cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geom *geom,
                             const cm_value *values, int64_t *out_id, cm_error *err);
+/* Inserts one feature under a given id (the writer assigns ids, never reusing one). */
+cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                                    const cm_value *values, cm_error *err);
+/* Replaces the row with this id (borrowed geometry and values). */
+cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                            const cm_value *values, cm_error *err);
+/* Deletes the row with this id. */
+cm_status cm_persist_delete(cm_persist *p, const cm_layer_def *def, int64_t id, cm_error *err);
 /* Deletes every row of a layer (inside the caller's transaction). */
 cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err);
+
+/* The audit log (table cm_audit, FID = sequence number). */
+#include "audit.h"
+/* Appends rec (already sealed) inside the caller's transaction. */
+cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err);
+/* The last record's sequence number and hash (0 and the genesis hash when empty). */
+cm_status cm_persist_audit_last(cm_persist *p, int64_t *seq, char hash[2 * CM_SHA256_LEN + 1], cm_error *err);
+/* The largest feature id the audit log records for a layer (0 when none). */
+int64_t cm_persist_audit_max_feature_id(cm_persist *p, const cm_layer_def *def);
+/* Reads the record with this sequence number into caller-owned rec; CM_ERR_NOT_FOUND past the end. */
+cm_status cm_persist_audit_get(cm_persist *p, int64_t seq, cm_audit_record *rec, cm_error *err);
+
+/* API tokens (table cm_tokens; only hashes are stored). */
+#include "tokens.h"
+cm_status cm_persist_tokens_load(cm_persist *p, cm_token_set **out, cm_error *err);
+/* CM_ERR_BAD_PARAMETER when the name is taken. */
+cm_status cm_persist_token_add(cm_persist *p, const char *name, cm_role role, const char *layers_csv,
+                               const uint8_t hash[CM_SHA256_LEN], cm_error *err);
+/* CM_ERR_NOT_FOUND when there is no such token. */
+cm_status cm_persist_token_revoke(cm_persist *p, const char *name, cm_error *err);
 
 #endif

@@ -16,14 +16,23 @@
     X(CM_ERR_BAD_JSON, 400, "bad_json", "the body is not valid JSON")                      \
     X(CM_ERR_BAD_GEOMETRY, 400, "bad_geometry", "the geometry is malformed")               \
     X(CM_ERR_BAD_PROPERTY, 400, "bad_property", "a property is invalid")                   \
+    X(CM_ERR_UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required")       \
+    X(CM_ERR_FORBIDDEN, 403, "forbidden", "this token may not do that")                    \
     X(CM_ERR_NOT_FOUND, 404, "not_found", "no such resource")                              \
     X(CM_ERR_METHOD, 405, "method_not_allowed", "method not allowed on this resource")     \
     X(CM_ERR_NOT_ACCEPTABLE, 406, "not_acceptable", "no representation matches Accept")    \
+    X(CM_ERR_PRECONDITION_FAILED, 412, "precondition_failed", "the feature has changed")   \
+    X(CM_ERR_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body is too large")         \
     X(CM_ERR_URI_TOO_LONG, 414, "uri_too_long", "the request URL is too long")             \
+    X(CM_ERR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "unsupported body type") \
+    X(CM_ERR_INVALID_GEOMETRY, 422, "invalid_geometry", "the geometry is not valid")       \
+    X(CM_ERR_PRECONDITION_REQUIRED, 428, "precondition_required", "If-Match is required")  \
+    X(CM_ERR_TOO_MANY_REQUESTS, 429, "too_many_requests", "too many failed attempts")     \
     X(CM_ERR_BAD_CONFIG, 500, "bad_config", "the configuration is invalid")                \
     X(CM_ERR_IO, 500, "io_error", "storage error")                                         \
     X(CM_ERR_INTERNAL, 500, "internal_error", "internal error")                            \
-    X(CM_ERR_NOMEM, 503, "out_of_memory", "out of memory")
+    X(CM_ERR_NOMEM, 503, "out_of_memory", "out of memory")                                 \
+    X(CM_ERR_UNAVAILABLE, 503, "unavailable", "the service cannot take this now; retry")
 
 typedef enum {
 #define CM_STATUS_ENUM(name, http, code, msg) name,

@@ -1,0 +1,19 @@
+/* persist_internal.h — the persistence handle's insides, shared by persist.c (layer
+ * tables) and persist_system.c (audit and token tables) only. */
+#ifndef CM_PERSIST_INTERNAL_H
+#define CM_PERSIST_INTERNAL_H
+
+#include <gdal.h>
+
+#include "persist.h"
+
+struct cm_persist {
+    GDALDatasetH ds;
+    const cm_layer_defs *defs;
+    char *path;
+};
+
+cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
+cm_status cm_persist_gdal_error(cm_error *err, const char *what);
+
+#endif

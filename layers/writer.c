@@ -1,0 +1,584 @@
+/* writer.c — the persistence worker.
+ *
+ * DESIGN: edits queue up while the previous transaction commits; the worker then takes all
+ * of them and applies them in one transaction (group commit), each with its audit record.
+ * An edit that fails its own checks (not found, stale If-Match, invalid patch result)
+ * fails alone; a storage failure rolls the whole transaction back and fails every edit in
+ * it, leaving memory untouched. Only after COMMIT returns are new snapshots published and
+ * edits completed, so an acknowledged write is on disk and a reader never sees an
+ * uncommitted one.
+ *
+ * The same thread moves time-bound features between planned, active and expired when
+ * their time comes, and reloads the token table.
+ *
+ * INVARIANTS: feature ids are never reused: the next id of a layer starts above every id
+ * in the table and in the audit log. Audit sequence numbers increase by one per change. */
+#include "writer.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "audit.h"
+#include "datetime.h"
+#include "feature_input.h"
+#include "lifecycle.h"
+#include "ogr_geom.h"
+#include "validate.h"
+
+#define TOKEN_RELOAD_MS 2000
+#define AUDIT_READ_MAX 500
+
+struct cm_writer {
+    cm_persist *persist;
+    cm_store *store;
+    cm_token_registry *tokens;
+    cm_change_listener listener;
+    void *listener_cls;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    cm_edit *head, *tail; /* queue, guarded by lock */
+    bool stopping;        /* guarded by lock */
+    /* Worker-thread state. */
+    int64_t *next_id; /* per store layer */
+    int64_t last_seq;
+    char last_hash[2 * CM_SHA256_LEN + 1];
+    int64_t next_timer_ms;
+    int64_t next_token_reload_ms;
+};
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cm_edit_release(cm_edit *e) {
+    cm_geom_release(&e->geom);
+    cm_values_free(e->values, e->layer ? e->layer->def->n_props : 0);
+    e->values = NULL;
+    json_decref(e->patch);
+    e->patch = NULL;
+    cm_feature_unref(e->result);
+    e->result = NULL;
+    json_decref(e->audit);
+    e->audit = NULL;
+}
+
+/* ---- working copies of the layers touched by a batch ---- */
+
+typedef struct working {
+    cm_layer *layer;
+    size_t layer_index;
+    cm_feature **arr; /* sorted by id; one reference per entry */
+    size_t n, cap;
+    int64_t next_id_at_start;
+} working;
+
+typedef struct batch {
+    working *w;
+    size_t n;
+    cm_change *changes;
+    size_t n_changes, cap_changes;
+    cm_audit_record *audit; /* sealed records, in order */
+    size_t n_audit, cap_audit;
+} batch;
+
+static size_t layer_index(cm_writer *w, const cm_layer *l) { return (size_t)(l - w->store->layers); }
+
+static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
+    for (size_t i = 0; i < b->n; i++)
+        if (b->w[i].layer == layer) return &b->w[i];
+    working *grown = realloc(b->w, (b->n + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    b->w = grown;
+    working *wk = &b->w[b->n];
+    memset(wk, 0, sizeof *wk);
+    cm_snapshot *snap = cm_layer_acquire(layer);
+    wk->layer = layer;
+    wk->layer_index = layer_index(w, layer);
+    wk->cap = snap->n + 16;
+    wk->arr = malloc(wk->cap * sizeof *wk->arr);
+    if (!wk->arr) {
+        cm_snapshot_unref(snap);
+        return NULL;
+    }
+    for (size_t i = 0; i < snap->n; i++) wk->arr[i] = cm_feature_ref(snap->features[i]);
+    wk->n = snap->n;
+    wk->next_id_at_start = w->next_id[wk->layer_index];
+    cm_snapshot_unref(snap);
+    b->n++;
+    return wk;
+}
+
+static ssize_t find_pos(const working *wk, int64_t id) {
+    size_t lo = 0, hi = wk->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (wk->arr[mid]->id == id) return (ssize_t)mid;
+        if (wk->arr[mid]->id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+static bool working_put(working *wk, cm_feature *f) {
+    ssize_t pos = find_pos(wk, f->id);
+    if (pos >= 0) {
+        cm_feature_unref(wk->arr[pos]);
+        wk->arr[pos] = f;
+        return true;
+    }
+    if (wk->n == wk->cap) {
+        size_t cap = wk->cap * 2;
+        cm_feature **grown = realloc(wk->arr, cap * sizeof *grown);
+        if (!grown) return false;
+        wk->arr = grown;
+        wk->cap = cap;
+    }
+    size_t at = wk->n;
+    while (at > 0 && wk->arr[at - 1]->id > f->id) at--; /* new ids are the largest: usually no move */
+    memmove(wk->arr + at + 1, wk->arr + at, (wk->n - at) * sizeof *wk->arr);
+    wk->arr[at] = f;
+    wk->n++;
+    return true;
+}
+
+static void working_remove(working *wk, size_t pos) {
+    cm_feature_unref(wk->arr[pos]);
+    memmove(wk->arr + pos, wk->arr + pos + 1, (wk->n - pos - 1) * sizeof *wk->arr);
+    wk->n--;
+}
+
+static void batch_discard(cm_writer *w, batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t k = 0; k < b->w[i].n; k++) cm_feature_unref(b->w[i].arr[k]);
+        free(b->w[i].arr);
+        w->next_id[b->w[i].layer_index] = b->w[i].next_id_at_start;
+    }
+    free(b->w);
+    for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);
+    free(b->audit);
+    for (size_t i = 0; i < b->n_changes; i++) cm_feature_unref((cm_feature *)b->changes[i].feature);
+    free(b->changes);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- server-owned values and audit ---- */
+
+static void set_string(cm_value *v, const char *s) {
+    if (v->set && v->type == CM_PROP_STRING) free(v->u.s);
+    v->type = CM_PROP_STRING;
+    v->u.s = strdup(s);
+    v->set = v->u.s != NULL;
+}
+
+/* Fills created/updated/updated_by/version and a time-driven status. Returns the audit
+ * action for a change from old (NULL when created). */
+static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature *old, const char *actor,
+                         int64_t now) {
+    int i;
+    if ((i = cm_schema_prop_index(def, "created")) >= 0 && def->props[i].type == CM_PROP_DATETIME) {
+        if (old && old->values[i].set) v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = old->values[i].u.t_ms};
+        else v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = now};
+    }
+    if ((i = cm_schema_prop_index(def, "updated")) >= 0 && def->props[i].type == CM_PROP_DATETIME)
+        v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = now};
+    if ((i = cm_schema_prop_index(def, "updated_by")) >= 0 && def->props[i].type == CM_PROP_STRING)
+        set_string(&v[i], actor);
+    if ((i = cm_schema_prop_index(def, "version")) >= 0 && def->props[i].type == CM_PROP_INTEGER) {
+        int64_t prev = (old && old->values[i].set) ? old->values[i].u.i : 0;
+        v[i] = (cm_value){.set = true, .type = CM_PROP_INTEGER, .u.i = prev + 1};
+    }
+    const char *action = old ? "updated" : "created";
+    int si = cm_lifecycle_status_prop(def);
+    if (si >= 0) {
+        const char *status = cm_lifecycle_status(def, v, now);
+        bool was_lifted = old && old->values[si].set && strcmp(old->values[si].u.s, "lifted") == 0;
+        bool was_expired = old && old->values[si].set && strcmp(old->values[si].u.s, "expired") == 0;
+        if (old && strcmp(status, "lifted") == 0 && !was_lifted) action = "lifted";
+        else if (old && strcmp(status, "expired") == 0 && !was_expired) action = "expired";
+        set_string(&v[si], status);
+    }
+    return action;
+}
+
+static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
+                           const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
+                           int64_t now, cm_error *err) {
+    if (b->n_audit == b->cap_audit) {
+        size_t cap = b->cap_audit ? b->cap_audit * 2 : 16;
+        cm_audit_record *grown = realloc(b->audit, cap * sizeof *grown);
+        if (!grown) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+        b->audit = grown;
+        b->cap_audit = cap;
+    }
+    cm_audit_record *r = &b->audit[b->n_audit];
+    memset(r, 0, sizeof *r);
+    r->seq = w->last_seq + 1;
+    r->time_ms = now;
+    r->actor = strdup(actor);
+    r->role = strdup(role);
+    r->action = strdup(action);
+    r->layer = strdup(def->id);
+    r->feature_id = id;
+    r->before = before ? strndup(before->json, before->json_len) : NULL;
+    r->after = after ? strndup(after->json, after->json_len) : NULL;
+    memcpy(r->prev_hash, w->last_hash, sizeof r->prev_hash);
+    cm_audit_seal(r);
+    cm_status s = cm_persist_audit_append(w->persist, r, err);
+    if (s != CM_OK) {
+        cm_audit_record_release(r);
+        return s;
+    }
+    b->n_audit++;
+    w->last_seq = r->seq;
+    memcpy(w->last_hash, r->hash, sizeof w->last_hash);
+    if (b->n_changes == b->cap_changes) {
+        size_t cap = b->cap_changes ? b->cap_changes * 2 : 16;
+        cm_change *grown = realloc(b->changes, cap * sizeof *grown);
+        if (!grown) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+        b->changes = grown;
+        b->cap_changes = cap;
+    }
+    /* The action string of the audit record outlives the listener call. */
+    b->changes[b->n_changes++] = (cm_change){r->seq, r->action, def, id, after ? cm_feature_ref((cm_feature *)after) : NULL};
+    return CM_OK;
+}
+
+/* ---- applying one edit ---- */
+
+/* Builds the values of a PATCH: the current feature's GeoJSON merged with the patch, read
+ * and checked as a full replacement would be. */
+static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_value **values) {
+    const cm_layer_def *def = e->layer->def;
+    json_error_t jerr;
+    json_t *doc = json_loadb(cur->json, cur->json_len, 0, &jerr);
+    if (!doc) return cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "stored feature does not parse: %s", jerr.text);
+    /* Geometry in the patch is in the request's CRS; the stored one is CRS84. */
+    bool patch_geom = json_object_get(e->patch, "geometry") != NULL;
+    cm_json_merge_patch(doc, e->patch);
+    cm_geom g;
+    cm_status s = cm_feature_input_read(def, doc, patch_geom ? e->crs : (cm_crs){0}, &g, values, &e->err);
+    json_decref(doc);
+    if (s != CM_OK) return s;
+    /* Server-owned values were dropped by the reader; the stamp restores them. */
+    if ((s = cm_validate_geom(def, &g, &e->err)) == CM_OK && (s = cm_ogr_check_valid(&g, &e->err)) == CM_OK &&
+        (s = cm_validate_values(def, *values, &e->err)) == CM_OK) {
+        *geom = g;
+        return CM_OK;
+    }
+    cm_geom_release(&g);
+    cm_values_free(*values, def->n_props);
+    *values = NULL;
+    return s;
+}
+
+/* Applies e inside the open transaction. A failure of the edit itself is recorded in
+ * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
+static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
+    const cm_layer_def *def = e->layer->def;
+    working *wk = working_for(w, b, e->layer);
+    if (!wk) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
+    cm_feature *cur = NULL;
+    if (e->kind != CM_EDIT_CREATE) {
+        ssize_t pos = find_pos(wk, e->id);
+        if (pos < 0) {
+            cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
+            return CM_OK;
+        }
+        cur = wk->arr[pos];
+        if (e->has_if_match && e->if_match != cur->hash) {
+            cm_error_set(&e->err, CM_ERR_PRECONDITION_FAILED, "If-Match",
+                         "feature %" PRId64 " was changed by someone else (now version ETag \"f%016" PRIx64
+                         "\"); reload it and apply your change again",
+                         e->id, cur->hash);
+            return CM_OK;
+        }
+        if (e->kind == CM_EDIT_DELETE) {
+            cm_feature *before = cm_feature_ref(cur);
+            cm_status s = cm_persist_delete(w->persist, def, e->id, &e->err);
+            if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
+            if (s == CM_OK) working_remove(wk, (size_t)pos);
+            /* The change list may point at `before` no longer; deletions carry no feature. */
+            cm_feature_unref(before);
+            return s;
+        }
+    }
+    cm_geom geom;
+    cm_value *values;
+    if (e->kind == CM_EDIT_PATCH) {
+        if (patched(e, cur, &geom, &values) != CM_OK) return CM_OK;
+    } else {
+        geom = e->geom;
+        values = e->values;
+        memset(&e->geom, 0, sizeof e->geom);
+        e->values = NULL;
+    }
+    const char *action = stamp(def, values, cur, e->actor, now);
+    int64_t id = e->kind == CM_EDIT_CREATE ? w->next_id[wk->layer_index]++ : e->id;
+    cm_feature *f;
+    cm_status s = cm_feature_create(def, id, &geom, values, &f);
+    if (s != CM_OK) return cm_error_set(&e->err, s, NULL, NULL);
+    s = e->kind == CM_EDIT_CREATE ? cm_persist_insert_with_id(w->persist, def, id, &f->geom, f->values, &e->err)
+                                  : cm_persist_update(w->persist, def, id, &f->geom, f->values, &e->err);
+    if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
+    if (s != CM_OK) {
+        cm_feature_unref(f);
+        return s;
+    }
+    e->id = id;
+    e->result = cm_feature_ref(f);
+    if (!working_put(wk, f)) {
+        cm_feature_unref(f);
+        return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
+    }
+    return CM_OK;
+}
+
+/* ---- audit reads ---- */
+
+static void read_audit(cm_writer *w, cm_edit *e) {
+    e->audit = json_array();
+    int limit = e->audit_limit > 0 && e->audit_limit <= AUDIT_READ_MAX ? e->audit_limit : 100;
+    int64_t seq = e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq;
+    int scanned = 0;
+    for (; seq > 0 && (int)json_array_size(e->audit) < limit && scanned < 100000; seq--, scanned++) {
+        cm_audit_record r;
+        cm_error err;
+        if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
+        bool match = (!e->layer || strcmp(r.layer, e->layer->def->id) == 0) && (e->id < 0 || r.feature_id == e->id);
+        if (match) {
+            json_t *before = r.before ? json_loads(r.before, 0, NULL) : json_null();
+            json_t *after = r.after ? json_loads(r.after, 0, NULL) : json_null();
+            char when[40];
+            cm_datetime_format(r.time_ms, when);
+            json_array_append_new(e->audit, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq",
+                                                      (json_int_t)r.seq, "time", when, "actor", r.actor ? r.actor : "",
+                                                      "role", r.role ? r.role : "", "action", r.action ? r.action : "",
+                                                      "layer", r.layer ? r.layer : "", "feature_id",
+                                                      (json_int_t)r.feature_id, "before", before ? before : json_null(),
+                                                      "after", after ? after : json_null(), "prev_hash", r.prev_hash,
+                                                      "hash", r.hash));
+        }
+        cm_audit_record_release(&r);
+    }
+    e->audit_before = seq; /* where the next page starts (0: none) */
+}
+
+/* ---- batches ---- */
+
+static void process_batch(cm_writer *w, cm_edit *edits) {
+    int64_t now = now_ms();
+    batch b;
+    memset(&b, 0, sizeof b);
+    int64_t seq0 = w->last_seq;
+    char hash0[sizeof w->last_hash];
+    memcpy(hash0, w->last_hash, sizeof hash0);
+    cm_error err;
+    cm_error_clear(&err);
+    bool writes = false;
+    for (cm_edit *e = edits; e; e = e->next) writes |= e->kind != CM_EDIT_AUDIT_READ;
+    cm_status s = writes ? cm_persist_begin(w->persist, &err) : CM_OK;
+    for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
+        cm_error_clear(&e->err);
+        if (e->kind == CM_EDIT_AUDIT_READ) continue;
+        s = apply_edit(w, &b, e, now);
+        if (s != CM_OK) err = e->err;
+    }
+    if (writes && s == CM_OK) s = cm_persist_commit(w->persist, &err);
+    if (s != CM_OK) {
+        if (writes) cm_persist_rollback(w->persist);
+        fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
+        w->last_seq = seq0;
+        memcpy(w->last_hash, hash0, sizeof hash0);
+        batch_discard(w, &b);
+        for (cm_edit *e = edits; e; e = e->next) {
+            if (e->kind == CM_EDIT_AUDIT_READ) continue;
+            cm_feature_unref(e->result);
+            e->result = NULL;
+            cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the change could not be stored (%s); nothing was changed, retry",
+                         err.message);
+        }
+    } else {
+        for (size_t i = 0; i < b.n; i++) {
+            cm_snapshot *snap;
+            if (cm_snapshot_create(b.w[i].layer->def, b.w[i].arr, b.w[i].n, &snap) == CM_OK)
+                cm_layer_publish(b.w[i].layer, snap);
+            b.w[i].arr = NULL;
+            b.w[i].n = 0;
+        }
+        if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
+        /* Sequence numbers of the edits, in the order their audit records were written. */
+        size_t k = 0;
+        for (cm_edit *e = edits; e; e = e->next)
+            if (e->kind != CM_EDIT_AUDIT_READ && e->err.status == CM_OK && k < b.n_audit) e->seq = b.audit[k++].seq;
+        free(b.w);
+        b.w = NULL;
+        b.n = 0;
+        batch_discard(w, &b);
+    }
+    for (cm_edit *e = edits; e;) {
+        cm_edit *next = e->next;
+        if (e->kind == CM_EDIT_AUDIT_READ) read_audit(w, e);
+        e->done(e, e->done_cls);
+        e = next;
+    }
+}
+
+/* ---- time-driven status changes ---- */
+
+static void free_internal_edit(cm_edit *e, void *cls) {
+    (void)cls;
+    if (e->err.status != CM_OK)
+        fprintf(stderr, "crisismap: status change of %s/%" PRId64 " failed: %s\n", e->layer->def->id, e->id, e->err.message);
+    cm_edit_release(e);
+    free(e);
+}
+
+static void run_lifecycle(cm_writer *w) {
+    int64_t now = now_ms(), next = INT64_MAX;
+    cm_edit *due = NULL, **tail = &due;
+    for (size_t li = 0; li < w->store->n; li++) {
+        cm_layer *layer = &w->store->layers[li];
+        if (cm_lifecycle_status_prop(layer->def) < 0) continue;
+        int si = cm_lifecycle_status_prop(layer->def);
+        cm_snapshot *snap = cm_layer_acquire(layer);
+        for (size_t i = 0; i < snap->n; i++) {
+            const cm_feature *f = snap->features[i];
+            const char *should = cm_lifecycle_status(layer->def, f->values, now);
+            bool differs = !f->values[si].set || strcmp(f->values[si].u.s, should) != 0;
+            if (differs) {
+                cm_edit *e = calloc(1, sizeof *e);
+                if (!e) break;
+                e->kind = CM_EDIT_PATCH;
+                e->layer = layer;
+                e->id = f->id;
+                e->patch = json_pack("{s:{s:s}}", "properties", "status", should);
+                snprintf(e->actor, sizeof e->actor, "system");
+                snprintf(e->role, sizeof e->role, "system");
+                e->done = free_internal_edit;
+                *tail = e;
+                tail = &e->next;
+            }
+            int64_t t = cm_lifecycle_next_change(layer->def, f->values, now);
+            if (t < next) next = t;
+        }
+        cm_snapshot_unref(snap);
+    }
+    w->next_timer_ms = next;
+    if (!due) return;
+    /* Applied like operator patches (audited, versioned), completed here. */
+    process_batch(w, due);
+}
+
+static void reload_tokens(cm_writer *w) {
+    cm_token_set *set;
+    cm_error err;
+    if (cm_persist_tokens_load(w->persist, &set, &err) == CM_OK) cm_token_registry_publish(w->tokens, set);
+    else cm_token_set_unref(set);
+}
+
+static void *worker_main(void *arg) {
+    cm_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->head && !w->stopping) {
+            int64_t until = w->next_timer_ms < w->next_token_reload_ms ? w->next_timer_ms : w->next_token_reload_ms;
+            if (now_ms() >= until) break;
+            struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+            pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+        }
+        cm_edit *edits = w->head;
+        w->head = w->tail = NULL;
+        bool stopping = w->stopping;
+        pthread_mutex_unlock(&w->lock);
+        if (edits) process_batch(w, edits);
+        int64_t now = now_ms();
+        if (edits || now >= w->next_timer_ms) run_lifecycle(w);
+        if (now >= w->next_token_reload_ms) {
+            reload_tokens(w);
+            w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
+        }
+        pthread_mutex_lock(&w->lock);
+        if (stopping && !w->head) break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens, cm_change_listener listener,
+                          void *listener_cls, cm_writer **out, cm_error *err) {
+    *out = NULL;
+    cm_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->next_id = calloc(st->n ? st->n : 1, sizeof *w->next_id))) {
+        free(w);
+        cm_persist_close(p);
+        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    }
+    w->persist = p;
+    w->store = st;
+    w->tokens = tokens;
+    w->listener = listener;
+    w->listener_cls = listener_cls;
+    cm_status s = cm_persist_audit_last(p, &w->last_seq, w->last_hash, err);
+    for (size_t i = 0; s == CM_OK && i < st->n; i++) {
+        cm_snapshot *snap = cm_layer_acquire(&st->layers[i]);
+        int64_t max_id = snap->n ? snap->features[snap->n - 1]->id : 0;
+        cm_snapshot_unref(snap);
+        int64_t audited = cm_persist_audit_max_feature_id(p, st->layers[i].def);
+        w->next_id[i] = (audited > max_id ? audited : max_id) + 1;
+    }
+    if (s != CM_OK) {
+        cm_persist_close(p);
+        free(w->next_id);
+        free(w);
+        return s;
+    }
+    reload_tokens(w);
+    w->next_token_reload_ms = now_ms() + TOKEN_RELOAD_MS;
+    w->next_timer_ms = 0; /* first pass at once: statuses may have changed while stopped */
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        cm_persist_close(p);
+        free(w->next_id);
+        free(w);
+        return cm_error_set(err, CM_ERR_INTERNAL, NULL, "cannot start the persistence thread");
+    }
+    *out = w;
+    return CM_OK;
+}
+
+void cm_writer_submit(cm_writer *w, cm_edit *e) {
+    e->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->tail) w->tail->next = e;
+    else w->head = e;
+    w->tail = e;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void cm_writer_stop(cm_writer *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    cm_persist_close(w->persist);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    free(w->next_id);
+    free(w);
+}

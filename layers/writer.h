@@ -1,0 +1,73 @@
+/* writer.h — the persistence worker: the one thread that owns the GeoPackage, commits
+ * waiting edits together (group commit) with their audit records, and only then publishes
+ * them to the in-memory layers and completes them.
+ *
+ * THREAD SAFETY: cm_writer_submit may be called from any thread; everything else about an
+ * edit happens on the worker thread, and its `done` callback runs there after the commit
+ * (or the failure). The callback must not block. */
+#ifndef CM_WRITER_H
+#define CM_WRITER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crs.h"
+#include "persist.h"
+#include "store.h"
+#include "tokens.h"
+
+typedef enum { CM_EDIT_CREATE, CM_EDIT_REPLACE, CM_EDIT_PATCH, CM_EDIT_DELETE, CM_EDIT_AUDIT_READ } cm_edit_kind;
+
+typedef struct cm_edit cm_edit;
+typedef void (*cm_edit_done)(cm_edit *e, void *cls);
+
+struct cm_edit {
+    cm_edit_kind kind;
+    cm_layer *layer;     /* NULL for an audit read across layers */
+    int64_t id;          /* replace, patch, delete; an audit read's feature filter (-1: all) */
+    cm_geom geom;        /* create, replace: checked input, owned by the edit */
+    cm_value *values;    /* create, replace: checked input, owned by the edit */
+    json_t *patch;       /* patch: the merge patch, owned by the edit */
+    cm_crs crs;          /* patch: CRS of a geometry in the patch */
+    bool has_if_match;
+    uint64_t if_match;   /* the feature hash the client last saw */
+    char actor[128];     /* token name */
+    char role[16];
+    int64_t audit_before; /* audit read: records with seq < this (0: from the newest) */
+    int audit_limit;
+    /* Results, valid in done(). */
+    cm_error err;        /* err.status == CM_OK on success */
+    cm_feature *result;  /* reference to the stored feature (NULL for delete); released by the owner */
+    int64_t seq;         /* the change's sequence number */
+    json_t *audit;       /* audit read: array of records (owned by the edit's owner) */
+    cm_edit_done done;
+    void *done_cls;
+    cm_edit *next;
+};
+
+/* One committed change, as given to the listener (issue: live events). */
+typedef struct cm_change {
+    int64_t seq;
+    const char *action;          /* created, updated, deleted, expired, lifted */
+    const cm_layer_def *layer;
+    int64_t id;
+    const cm_feature *feature;   /* NULL when deleted; valid during the call (take a reference to keep it) */
+} cm_change;
+typedef void (*cm_change_listener)(void *cls, const cm_change *changes, size_t n);
+
+typedef struct cm_writer cm_writer;
+
+/* Starts the worker on an open store (steals p; closed at stop) over the loaded st. Tokens
+ * are reloaded from the store into `tokens` every few seconds, so `crisismap token` works
+ * while the server runs. listener may be NULL. */
+cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens, cm_change_listener listener,
+                          void *listener_cls, cm_writer **out, cm_error *err);
+/* Queues e; e->done will be called exactly once. */
+void cm_writer_submit(cm_writer *w, cm_edit *e);
+/* Completes what is queued, stops the thread and closes the store. Accepts NULL. */
+void cm_writer_stop(cm_writer *w);
+/* Frees what an edit owns (input and results); not the edit itself. */
+void cm_edit_release(cm_edit *e);
+
+#endif
