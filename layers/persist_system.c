@@ -125,8 +125,9 @@ cm_status cm_persist_audit_last(cm_persist *p, int64_t *seq, char hash[2 * CM_SH
     if (!res) return cm_persist_gdal_error(err, AUDIT_TABLE);
     OGRFeatureH f = OGR_L_GetNextFeature(res);
     if (f) {
-        *seq = OGR_F_GetFieldAsInteger64(f, 0);
-        snprintf(hash, 2 * CM_SHA256_LEN + 1, "%s", OGR_F_GetFieldAsString(f, 1));
+        /* GDAL turns the primary key into the result's FID rather than a field. */
+        *seq = OGR_F_GetFID(f);
+        snprintf(hash, 2 * CM_SHA256_LEN + 1, "%s", OGR_F_GetFieldAsString(f, OGR_F_GetFieldIndex(f, "hash")));
         OGR_F_Destroy(f);
     }
     GDALDatasetReleaseResultSet(p->ds, res);

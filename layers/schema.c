@@ -128,6 +128,7 @@ static cm_status read_layer(const json_t *j, cm_layer_def *d, size_t idx, cm_err
 
     const char *unknown = json_string_value(json_object_get(j, "unknown_properties"));
     d->drop_unknown = unknown && strcmp(unknown, "drop") == 0;
+    d->require_if_match = json_is_true(json_object_get(j, "require_if_match"));
 
     const json_t *props = json_object_get(j, "properties");
     if (!json_is_array(props))

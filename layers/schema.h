@@ -52,6 +52,7 @@ typedef struct cm_layer_def {
     int time_start; /* property index of the temporal start, -1 when none */
     int time_end;   /* property index of the temporal end (== start for an instant) */
     bool drop_unknown; /* unknown properties: drop (true) or reject (false) */
+    bool require_if_match; /* edits must name the version they change (428 without) */
     cm_prop_def *props;
     size_t n_props;
 } cm_layer_def;

@@ -45,6 +45,7 @@ struct cm_writer {
     pthread_cond_t wake;
     cm_edit *head, *tail; /* queue, guarded by lock */
     bool stopping;        /* guarded by lock */
+    bool stopped;         /* guarded by lock: the thread has ended; submissions fail at once */
     /* Worker-thread state. */
     int64_t *next_id; /* per store layer */
     int64_t last_seq;
@@ -509,6 +510,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&w->lock);
         if (stopping && !w->head) break;
     }
+    w->stopped = true; /* under the lock: nothing can be queued behind the last batch */
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
@@ -562,6 +564,12 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
 void cm_writer_submit(cm_writer *w, cm_edit *e) {
     e->next = NULL;
     pthread_mutex_lock(&w->lock);
+    if (w->stopped) {
+        pthread_mutex_unlock(&w->lock);
+        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the server is shutting down; retry in a moment");
+        e->done(e, e->done_cls);
+        return;
+    }
     if (w->tail) w->tail->next = e;
     else w->head = e;
     w->tail = e;
@@ -572,11 +580,19 @@ void cm_writer_submit(cm_writer *w, cm_edit *e) {
 void cm_writer_stop(cm_writer *w) {
     if (!w) return;
     pthread_mutex_lock(&w->lock);
+    bool join = !w->stopping;
     w->stopping = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
+    if (!join) return;
     pthread_join(w->thread, NULL);
     cm_persist_close(w->persist);
+    w->persist = NULL;
+}
+
+void cm_writer_destroy(cm_writer *w) {
+    if (!w) return;
+    cm_writer_stop(w);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     free(w->next_id);

@@ -65,8 +65,11 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
                           void *listener_cls, cm_writer **out, cm_error *err);
 /* Queues e; e->done will be called exactly once. */
 void cm_writer_submit(cm_writer *w, cm_edit *e);
-/* Completes what is queued, stops the thread and closes the store. Accepts NULL. */
+/* Completes what is queued, stops the thread and closes the store; later submissions
+ * fail at once with CM_ERR_UNAVAILABLE. Accepts NULL. */
 void cm_writer_stop(cm_writer *w);
+/* Stops (if needed) and frees. Accepts NULL. */
+void cm_writer_destroy(cm_writer *w);
 /* Frees what an edit owns (input and results); not the edit itself. */
 void cm_edit_release(cm_edit *e);
 

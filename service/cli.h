@@ -26,5 +26,7 @@ void cm_cli_print_usage(const char *command, const char *usage, const cm_cli_opt
 int cm_cli_serve(int argc, char **argv);
 int cm_cli_demo(int argc, char **argv);
 int cm_cli_import(int argc, char **argv);
+int cm_cli_token(int argc, char **argv);
+int cm_cli_audit(int argc, char **argv);
 
 #endif

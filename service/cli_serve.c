@@ -10,10 +10,28 @@
 
 #include "../layers/crs.h"
 #include "../layers/persist.h"
+#include "../layers/writer.h"
 #include "cli.h"
 #include "config.h"
 #include "server.h"
 #include "webfiles.h"
+
+/* Reads a whole (small) file; returns new or NULL. */
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = (n >= 0 && n < (1 << 20)) ? malloc((size_t)n + 1) : NULL;
+    if (data && fread(data, 1, (size_t)n, f) == (size_t)n) data[n] = '\0';
+    else {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    return data;
+}
 
 static double seconds_since(const struct timespec *t0) {
     struct timespec t;
@@ -26,11 +44,13 @@ int cm_cli_serve(int argc, char **argv) {
         {"--config", true, "configuration file (config/crisismap.json)", NULL},
         {"--listen", true, "HOST:PORT to listen on (port 0 picks a free port); overrides the config", NULL},
         {"--store", true, "GeoPackage store; overrides the config", NULL},
+        {"--tls-cert", true, "PEM certificate: serve HTTPS (required for operators beyond loopback)", NULL},
+        {"--tls-key", true, "PEM private key for --tls-cert", NULL},
     };
     const int n_opts = sizeof opts / sizeof *opts;
     const char *pos[1];
     int n_pos;
-    int rc = cm_cli_parse("serve", "--config FILE [--listen HOST:PORT] [--store PATH]", argc, argv, opts, n_opts, pos, 0,
+    int rc = cm_cli_parse("serve", "--config FILE [--listen HOST:PORT] [--store PATH] [--tls-cert FILE --tls-key FILE]", argc, argv, opts, n_opts, pos, 0,
                           &n_pos);
     if (rc != CM_EXIT_OK) return rc < 0 ? CM_EXIT_OK : rc;
     const char *config_path = cm_cli_value(opts, n_opts, "--config");
@@ -66,20 +86,42 @@ int cm_cli_serve(int argc, char **argv) {
         return CM_EXIT_USAGE;
     }
 
+    const char *cert_path = cm_cli_value(opts, n_opts, "--tls-cert"), *key_path = cm_cli_value(opts, n_opts, "--tls-key");
+    if (!cert_path != !key_path) {
+        fprintf(stderr, "crisismap serve: --tls-cert and --tls-key go together\n");
+        cm_config_release(&cfg);
+        return CM_EXIT_USAGE;
+    }
+    char *cert = NULL, *key = NULL;
+    if (cert_path && (!(cert = read_file(cert_path)) || !(key = read_file(key_path)))) {
+        fprintf(stderr, "crisismap serve: cannot read %s\n", cert ? key_path : cert_path);
+        free(cert);
+        cm_config_release(&cfg);
+        return CM_EXIT_USAGE;
+    }
+
     int exit_code = CM_EXIT_FAILURE;
     cm_store *store = NULL;
     cm_persist *persist = NULL;
     cm_webfiles *web = NULL;
+    cm_writer *writer = NULL;
+    cm_token_registry tokens;
+    cm_token_registry_init(&tokens);
     cm_server srv;
     memset(&srv, 0, sizeof srv);
+    cm_auth_throttle_init(&srv.throttle);
     if (cm_store_create(&cfg.defs, &store) != CM_OK) goto out;
     if (cm_persist_open(store_path, &cfg.defs, false, &persist, &err) != CM_OK ||
         cm_persist_load(persist, store, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
     }
-    /* Reads never touch GDAL: once loaded, the dataset is not needed to serve. */
-    cm_persist_close(persist);
+    /* From here on the persistence worker alone owns the dataset; reads never touch it. */
+    if (cm_writer_start(persist, store, &tokens, NULL, NULL, &writer, &err) != CM_OK) {
+        persist = NULL;
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
     persist = NULL;
     size_t total = 0;
     for (size_t i = 0; i < store->n; i++) total += store->layers[i].current->n;
@@ -99,22 +141,36 @@ int cm_cli_serve(int argc, char **argv) {
     srv.cfg = &cfg;
     srv.store = store;
     srv.web = web;
+    srv.writer = writer;
+    srv.tokens = &tokens;
+    srv.tls_cert_pem = cert;
+    srv.tls_key_pem = key;
     if (cm_server_start(&srv, host, port, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
     }
-    if (strchr(host, ':')) printf("listening on http://[%s]:%d\n", host, srv.port);
-    else printf("listening on http://%s:%d\n", host, srv.port);
+    const char *scheme = cert ? "https" : "http";
+    if (strchr(host, ':')) printf("listening on %s://[%s]:%d\n", scheme, host, srv.port);
+    else printf("listening on %s://%s:%d\n", scheme, host, srv.port);
     fflush(stdout);
     fprintf(stderr, "crisismap: %zu features in %zu layers loaded from %s in %.3f s\n", total, store->n, store_path,
             seconds_since(&t0));
     int sig;
     sigwait(&sigs, &sig);
     fprintf(stderr, "crisismap: stopping (signal %d)\n", sig);
+    /* The worker first: it finishes the queued edits and resumes their connections, and
+     * refuses later ones at once, so no connection stays suspended when the server stops. */
+    cm_writer_stop(writer);
     cm_server_stop(&srv);
     exit_code = CM_EXIT_OK;
 out:
+    cm_server_stop(&srv);
+    cm_writer_destroy(writer);
     cm_persist_close(persist);
+    cm_token_registry_release(&tokens);
+    cm_auth_throttle_release(&srv.throttle);
+    free(cert);
+    free(key);
     cm_webfiles_destroy(web);
     cm_store_destroy(store);
     cm_config_release(&cfg);

@@ -24,7 +24,7 @@ typedef struct cm_config {
     char *layers_path; /* resolved */
     char *web_root;    /* resolved; NULL when none */
     char *public_url;  /* base URL for links when behind a proxy; NULL: from the Host header */
-    long default_limit, max_limit, max_url_bytes;
+    long default_limit, max_limit, max_url_bytes, max_body_bytes;
     bool access_log;
     int threads; /* 0: one per core */
     cm_crs *crs;  /* offered output CRSs, CRS84 first */

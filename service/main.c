@@ -12,6 +12,8 @@ static const struct {
     {"serve", cm_cli_serve, "serve the map and the OGC API - Features from a store"},
     {"demo", cm_cli_demo, "create (or refill) a store with the demo data of a configuration"},
     {"import", cm_cli_import, "load a vector file GDAL reads into a layer of a store"},
+    {"token", cm_cli_token, "create, list or revoke API tokens (create prints the token once)"},
+    {"audit", cm_cli_audit, "verify the audit log's hash chain"},
 };
 
 static void usage(FILE *out) {
@@ -23,7 +25,7 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "crisismap: a command is required: serve, demo or import (see crisismap --help)\n");
+        fprintf(stderr, "crisismap: a command is required: serve, demo, import, token or audit (see crisismap --help)\n");
         return CM_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "../layers/buf.h"
+#include "../layers/writer.h"
 #include "query.h"
 #include "server.h"
 
@@ -25,7 +26,18 @@ typedef struct cm_request {
     bool too_many_args;
     char base_url[256]; /* scheme://host[:port], no trailing slash */
     bool accepts_gzip;
+    char client_ip[48];
+    const char *body; /* complete, size-capped request body (NULL when none) */
+    size_t body_len;
+    /* Deferral: a handler that hands an edit to the persistence worker fills `edit`
+     * (cm_request_edit) and sets `finish`; the server suspends the connection and calls
+     * finish on the same request once the edit is done. */
+    struct cm_request_state *state;
+    void (*finish)(struct cm_request *req, struct cm_response *resp, cm_edit *edit);
 } cm_request;
+
+/* The request's edit slot (zeroed, owned by the connection; released when it ends). */
+cm_edit *cm_request_edit(cm_request *req);
 
 /* Header value (borrowed for the request's lifetime) or NULL. */
 const char *cm_request_header(const cm_request *req, const char *name);

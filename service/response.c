@@ -141,7 +141,9 @@ int cm_response_send(cm_request *req, cm_response *r) {
     if (r->status == 200 && !r->etag[0] && body)
         snprintf(r->etag, sizeof r->etag, "b%016llx",
                  (unsigned long long)cm_hash_fnv1a(body, r->len, CM_FNV_SEED));
-    bool not_modified = (r->status == 200) && cm_response_not_modified(req, r->etag);
+    bool not_modified = (r->status == 200) && strcmp(req->method, "GET") == 0 && cm_response_not_modified(req, r->etag);
+    if (!not_modified && r->status == 200 && strcmp(req->method, "HEAD") == 0)
+        not_modified = cm_response_not_modified(req, r->etag);
 
     const char *send = body;
     size_t send_len = r->len;
@@ -200,6 +202,13 @@ int cm_response_send(cm_request *req, cm_response *r) {
         MHD_add_response_header(mr, "Content-Crs", crs);
     }
     if (r->allow) MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->location[0]) MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->www_authenticate) MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate);
+    if (r->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", r->retry_after_s);
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     int rc = MHD_queue_response(req->conn, not_modified ? MHD_HTTP_NOT_MODIFIED : (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return rc;

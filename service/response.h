@@ -24,6 +24,9 @@ typedef struct cm_response {
     char etag[40];     /* without quotes; empty: computed from the body */
     char content_crs[80];
     const char *allow; /* for 405 and OPTIONS */
+    char location[512];
+    const char *www_authenticate;
+    int retry_after_s; /* > 0: a Retry-After header */
     const char *cache_control; /* NULL: "no-cache" (revalidate with the ETag) */
     bool is_html;
 } cm_response;

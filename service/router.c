@@ -6,6 +6,21 @@
 #include "handlers/handlers.h"
 
 #define READ_ONLY "GET, HEAD, OPTIONS"
+#define ITEMS "GET, HEAD, POST, OPTIONS"
+#define ITEM "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+
+/* One route per resource; the method picks the handler. */
+static void handle_items(cm_request *req, cm_response *resp) {
+    if (strcmp(req->method, "POST") == 0) handle_items_create(req, resp);
+    else handle_items_list(req, resp);
+}
+
+static void handle_item(cm_request *req, cm_response *resp) {
+    if (strcmp(req->method, "PUT") == 0) handle_item_replace(req, resp);
+    else if (strcmp(req->method, "PATCH") == 0) handle_item_update(req, resp);
+    else if (strcmp(req->method, "DELETE") == 0) handle_item_delete(req, resp);
+    else handle_item_get(req, resp);
+}
 
 static const cm_route routes[] = {
     {"/", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_web_get},
@@ -17,8 +32,10 @@ static const cm_route routes[] = {
     {"/api/collections", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collections_list},
     {"/api/collections/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collection_get},
     {"/api/collections/{}/schema", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_collection_schema_get},
-    {"/api/collections/{}/items", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_items_list},
-    {"/api/collections/{}/items/{}", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_item_get},
+    {"/api/collections/{}/items", CM_METHOD_GET | CM_METHOD_HEAD | CM_METHOD_POST, ITEMS, handle_items},
+    {"/api/collections/{}/items/{}", CM_METHOD_GET | CM_METHOD_HEAD | CM_METHOD_PUT | CM_METHOD_PATCH | CM_METHOD_DELETE,
+     ITEM, handle_item},
+    {"/api/audit", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_audit_list},
 };
 
 unsigned cm_router_method_bit(const char *m) {

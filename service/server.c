@@ -81,60 +81,134 @@ static bool accepts_gzip(const cm_request *req) {
 
 static void log_access(const cm_request *req, int status, const cm_response *r) {
     if (!req->srv->cfg->access_log) return;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char addr[INET6_ADDRSTRLEN] = "-";
-    if (ci && ci->client_addr) {
-        if (ci->client_addr->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr, sizeof addr);
-        else if (ci->client_addr->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, addr, sizeof addr);
-    }
     /* The path is printed with control characters replaced: request input never forges log lines. */
     char path[256];
     size_t i = 0;
     for (; req->path[i] && i < sizeof path - 1; i++)
         path[i] = ((unsigned char)req->path[i] < 0x20 || req->path[i] == 0x7f) ? '?' : req->path[i];
     path[i] = '\0';
-    fprintf(stderr, "%s %s %s %d %zu\n", addr, req->method, path, status, r->len);
+    fprintf(stderr, "%s %s %s %d %zu\n", req->client_ip, req->method, path, status, r->len);
+}
+
+/* What a connection keeps between the calls libmicrohttpd makes for one request: the
+ * body as it arrives, and an edit while it waits for the persistence worker. Released in
+ * on_completed. */
+struct cm_request_state {
+    cm_server *srv;
+    struct MHD_Connection *conn;
+    cm_buf body;
+    bool body_too_large;
+    bool has_edit;
+    bool waiting;
+    void (*finish)(cm_request *req, cm_response *resp, cm_edit *edit);
+    cm_edit edit;
+};
+
+cm_edit *cm_request_edit(cm_request *req) {
+    struct cm_request_state *st = req->state;
+    if (st->has_edit) cm_edit_release(&st->edit);
+    memset(&st->edit, 0, sizeof st->edit);
+    st->has_edit = true;
+    return &st->edit;
+}
+
+/* Runs on the persistence worker once the edit is committed (or failed). */
+static void on_edit_done(cm_edit *e, void *cls) {
+    (void)e;
+    struct cm_request_state *st = cls;
+    MHD_resume_connection(st->conn);
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "-");
+    if (!ci || !ci->client_addr) return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
+}
+
+static enum MHD_Result queue_error_now(struct MHD_Connection *conn, cm_server *srv, cm_status status,
+                                       const char *field, const char *message) {
+    cm_request req;
+    memset(&req, 0, sizeof req);
+    req.srv = srv;
+    req.conn = conn;
+    req.method = "POST";
+    req.path = "";
+    cm_response resp;
+    cm_response_init(&resp);
+    cm_response_error(&resp, status, field, "%s", message);
+    return cm_response_send(&req, &resp) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
     (void)version;
-    (void)upload_data;
     cm_server *srv = cls;
-    /* Answer only once the whole request is in: a response queued earlier makes
-     * libmicrohttpd close the connection, losing keep-alive. A body is discarded (this
-     * read-only surface takes none). */
-    static char request_started;
-    if (*con_cls == NULL) {
-        *con_cls = &request_started;
+    struct cm_request_state *st = *con_cls;
+    if (!st) {
+        /* First call: headers only. Answering now would make libmicrohttpd close the
+         * connection (losing keep-alive), so only an oversized body is refused here,
+         * before any of it is read. */
+        st = calloc(1, sizeof *st);
+        if (!st) return MHD_NO;
+        st->srv = srv;
+        st->conn = conn;
+        cm_buf_init(&st->body, (size_t)srv->cfg->max_body_bytes);
+        *con_cls = st;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        long declared;
+        if (cl && cm_query_parse_long(cl, 0, 1L << 62, &declared) && declared > srv->cfg->max_body_bytes) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
+            st->body_too_large = true;
+            return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
+        }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
+        if (!st->body_too_large && !cm_buf_append(&st->body, upload_data, *upload_data_size)) {
+            st->body_too_large = true;
+            *upload_data_size = 0;
+            char msg[128];
+            snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
+            return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (st->body_too_large) return MHD_YES; /* the 413 is queued already */
+
     cm_request req;
     memset(&req, 0, sizeof req);
     req.srv = srv;
     req.conn = conn;
     req.method = method;
     req.path = url;
+    req.state = st;
+    req.body = st->body.data;
+    req.body_len = st->body.len;
     cm_response resp;
     cm_response_init(&resp);
-
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
     size_t url_bytes = strlen(url);
     for (size_t i = 0; i < req.n_args; i++) url_bytes += strlen(req.args[i].key) + strlen(req.args[i].value) + 2;
     set_base_url(&req);
     req.accepts_gzip = accepts_gzip(&req);
+    client_ip(conn, req.client_ip, sizeof req.client_ip);
 
     unsigned bit = cm_router_method_bit(method);
     const cm_route *route = NULL;
     char scratch[MAX_PATH_BYTES];
-    if (url_bytes > (size_t)srv->cfg->max_url_bytes || strlen(url) >= sizeof scratch) {
+    if (st->waiting) {
+        /* Resumed: the edit is done; render its outcome. */
+        st->waiting = false;
+        route = cm_router_match(url, &req, scratch);
+        st->finish(&req, &resp, &st->edit);
+    } else if (url_bytes > (size_t)srv->cfg->max_url_bytes || strlen(url) >= sizeof scratch) {
         cm_response_error(&resp, CM_ERR_URI_TOO_LONG, NULL, "the URL is longer than %ld bytes", srv->cfg->max_url_bytes);
     } else if (req.too_many_args) {
         cm_response_error(&resp, CM_ERR_BAD_PARAMETER, NULL, "too many query parameters (max %d)", CM_QUERY_MAX_ARGS);
@@ -149,9 +223,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         resp.allow = route->allow;
     } else {
         route->handler(&req, &resp);
+        if (req.finish) {
+            /* Suspend first, then submit: the worker may resume us at once. */
+            st->finish = req.finish;
+            st->waiting = true;
+            st->edit.done = on_edit_done;
+            st->edit.done_cls = st;
+            MHD_suspend_connection(conn);
+            cm_writer_submit(srv->writer, &st->edit);
+            return MHD_YES;
+        }
     }
-    int status = resp.status;
-    log_access(&req, status, &resp);
+    log_access(&req, resp.status, &resp);
     if (bit == CM_METHOD_OPTIONS && route) {
         /* CORS preflight: what a browser may send to this resource. */
         struct MHD_Response *mr = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -169,12 +252,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return cm_response_send(&req, &resp) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct cm_request_state *st = *con_cls;
+    if (!st) return;
+    if (st->has_edit) cm_edit_release(&st->edit);
+    cm_buf_release(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
 cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *err) {
     snprintf(srv->host, sizeof srv->host, "%s", host);
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
+    if (srv->tls_cert_pem && srv->tls_key_pem) flags |= MHD_USE_TLS;
     memset(&sin, 0, sizeof sin);
     memset(&sin6, 0, sizeof sin6);
     if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
@@ -191,10 +287,22 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = srv->cfg->threads > 0 ? (unsigned)srv->cfg->threads : (unsigned)(cores > 0 ? cores : 2);
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, sa,
-                                   MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                                   (unsigned)1024, MHD_OPTION_END);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, 10000, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_END, 0, NULL}, /* replaced by the TLS options when serving HTTPS */
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (flags & MHD_USE_TLS) {
+        opts[6] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
+        opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
+    }
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!srv->daemon)
         return cm_error_set(err, CM_ERR_IO, "listen", "cannot listen on %s:%d (in use, or not an address of this machine)",
                             host, port);

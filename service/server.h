@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #include "../layers/store.h"
+#include "../layers/tokens.h"
+#include "../layers/writer.h"
+#include "auth.h"
 #include "config.h"
 #include "webfiles.h"
 
@@ -18,6 +21,11 @@ typedef struct cm_server {
     const cm_config *cfg;
     cm_store *store;       /* borrowed */
     cm_webfiles *web;      /* borrowed; NULL when there is no web root */
+    cm_writer *writer;     /* borrowed; NULL for a read-only server */
+    cm_token_registry *tokens; /* borrowed */
+    cm_auth_throttle throttle;
+    const char *tls_cert_pem; /* borrowed; both set: serve HTTPS */
+    const char *tls_key_pem;
     struct MHD_Daemon *daemon;
     char host[64];
     int port;              /* bound port (the real one when 0 was asked for) */

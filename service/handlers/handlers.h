@@ -3,6 +3,8 @@
 #ifndef CM_HANDLERS_H
 #define CM_HANDLERS_H
 
+#include <jansson.h>
+
 #include "../request.h"
 #include "../response.h"
 
@@ -14,6 +16,11 @@ void handle_collection_get(cm_request *req, cm_response *resp);
 void handle_collection_schema_get(cm_request *req, cm_response *resp);
 void handle_items_list(cm_request *req, cm_response *resp);
 void handle_item_get(cm_request *req, cm_response *resp);
+void handle_items_create(cm_request *req, cm_response *resp);
+void handle_item_replace(cm_request *req, cm_response *resp);
+void handle_item_update(cm_request *req, cm_response *resp);
+void handle_item_delete(cm_request *req, cm_response *resp);
+void handle_audit_list(cm_request *req, cm_response *resp);
 void handle_health_get(cm_request *req, cm_response *resp);
 void handle_web_get(cm_request *req, cm_response *resp);
 
