@@ -29,6 +29,14 @@ class Server:
         subprocess.run([self.binary, "demo", "--store", self.store, "--config", self.config],
                        check=True, stdout=subprocess.DEVNULL)
 
+    def token(self, name, role, layers=None):
+        """Creates a token with the real command and returns its text."""
+        args = [self.binary, "token", "create", "--store", self.store, "--name", name, "--role", role]
+        if layers:
+            args += ["--layers", layers]
+        out = subprocess.run(args, check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
     def start(self):
         self.log = open(os.path.join(self.tmp, "server.log"), "w+")
         self.proc = subprocess.Popen(
@@ -47,6 +55,12 @@ class Server:
     def read_log(self):
         self.log.seek(0)
         return self.log.read()
+
+    def kill(self):
+        """SIGKILL, as a power cut would: no shutdown code runs."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
 
     def stop(self):
         rc = None
@@ -77,6 +91,49 @@ class Server:
             raw = gzip.decompress(raw)
         return resp.status, hdrs, raw
 
+    def early_reply(self, method, path, headers, declared_length, send_bytes=0, timeout=10):
+        """Sends the request head (and send_bytes of body) of a body declared_length long,
+        then reads whatever the server answers without sending the rest: how a 413 is
+        given without reading the body. Returns (status, body bytes)."""
+        import socket
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        head = "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %d\r\n" % (method, path, self.host, self.port, declared_length)
+        head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        sock.sendall(head.encode() + b"a" * send_bytes)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data or len(data) < data.find(b"\r\n\r\n") + 4 + self._clen(data):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            sock.close()
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+        return status, data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
+
+    @staticmethod
+    def _clen(data):
+        for line in data.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                return int(line.split(b":")[1])
+        return 0
+
     def get_json(self, path, headers=None):
         status, hdrs, body = self.request("GET", path, headers)
         return status, hdrs, (json.loads(body) if body else None)
+
+    def send_json(self, method, path, token=None, doc=None, content_type="application/geo+json", headers=None,
+                  raw=None):
+        """A write: returns (status, headers, parsed JSON body or None)."""
+        h = {"Content-Type": content_type}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        body = raw if raw is not None else (json.dumps(doc).encode() if doc is not None else None)
+        status, hdrs, out = self.request(method, path, h, body)
+        try:
+            parsed = json.loads(out) if out else None
+        except ValueError:
+            parsed = None
+        return status, hdrs, parsed
