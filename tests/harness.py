@@ -124,14 +124,14 @@ class Server:
         return status, hdrs, (json.loads(body) if body else None)
 
     def send_json(self, method, path, token=None, doc=None, content_type="application/geo+json", headers=None,
-                  raw=None):
+                  raw=None, timeout=30):
         """A write: returns (status, headers, parsed JSON body or None)."""
         h = {"Content-Type": content_type}
         if token:
             h["Authorization"] = "Bearer " + token
         h.update(headers or {})
         body = raw if raw is not None else (json.dumps(doc).encode() if doc is not None else None)
-        status, hdrs, out = self.request(method, path, h, body)
+        status, hdrs, out = self.request(method, path, h, body, timeout=timeout)
         try:
             parsed = json.loads(out) if out else None
         except ValueError:
