@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libmicrohttpd-dev libgdal-dev gdal-bin libproj-dev proj-data libjansson-dev zlib1g-dev
-      python3 curl ca-certificates)
+      python3 curl ca-certificates openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "install-deps: all packages present"; exit 0; fi

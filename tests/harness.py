@@ -44,7 +44,7 @@ class Server:
              "--listen", "127.0.0.1:0"] + self.extra_args,
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on http://"):
+        if not (line.startswith("listening on http://") or line.startswith("listening on https://")):
             self.stop()
             raise RuntimeError("server did not start: %r; log:\n%s" % (line, self.read_log()))
         self.url = line[len("listening on "):]
