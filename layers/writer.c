@@ -166,12 +166,16 @@ static void batch_discard(cm_writer *w, batch *b) {
     free(b->w);
     for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);
     free(b->audit);
-    for (size_t i = 0; i < b->n_changes; i++) cm_feature_unref((cm_feature *)b->changes[i].feature);
     free(b->changes);
     memset(b, 0, sizeof *b);
 }
 
 /* ---- server-owned values and audit ---- */
+
+static int64_t feature_version(const cm_layer_def *def, const cm_feature *f) {
+    int i = cm_schema_prop_index(def, "version");
+    return (i >= 0 && f->values[i].set && def->props[i].type == CM_PROP_INTEGER) ? f->values[i].u.i : 0;
+}
 
 static void set_string(cm_value *v, const char *s) {
     if (v->set && v->type == CM_PROP_STRING) free(v->u.s);
@@ -248,8 +252,9 @@ static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char
         b->changes = grown;
         b->cap_changes = cap;
     }
-    /* The action string of the audit record outlives the listener call. */
-    b->changes[b->n_changes++] = (cm_change){r->seq, r->action, def, id, after ? cm_feature_ref((cm_feature *)after) : NULL};
+    /* The action and JSON of the audit record outlive the listener call. */
+    b->changes[b->n_changes++] = (cm_change){r->seq, r->action, def, id, r->after, r->after ? strlen(r->after) : 0,
+                                             after ? feature_version(def, after) : 0};
     return CM_OK;
 }
 
@@ -348,13 +353,17 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 static void read_audit(cm_writer *w, cm_edit *e) {
     e->audit = json_array();
     int limit = e->audit_limit > 0 && e->audit_limit <= AUDIT_READ_MAX ? e->audit_limit : 100;
-    int64_t seq = e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq;
+    bool forward = e->audit_forward;
+    int64_t seq = forward ? e->audit_after + 1
+                          : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
     int scanned = 0;
-    for (; seq > 0 && (int)json_array_size(e->audit) < limit && scanned < 100000; seq--, scanned++) {
+    for (; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < 100000;
+         seq += forward ? 1 : -1, scanned++) {
         cm_audit_record r;
         cm_error err;
         if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
-        bool match = (!e->layer || strcmp(r.layer, e->layer->def->id) == 0) && (e->id < 0 || r.feature_id == e->id);
+        bool match = (!e->layer || strcmp(r.layer, e->layer->def->id) == 0) &&
+                     (e->audit_forward || e->id < 0 || r.feature_id == e->id);
         if (match) {
             json_t *before = r.before ? json_loads(r.before, 0, NULL) : json_null();
             json_t *after = r.after ? json_loads(r.after, 0, NULL) : json_null();
@@ -370,7 +379,8 @@ static void read_audit(cm_writer *w, cm_edit *e) {
         }
         cm_audit_record_release(&r);
     }
-    e->audit_before = seq; /* where the next page starts (0: none) */
+    if (forward) e->audit_after = seq - 1; /* the last record looked at */
+    else e->audit_before = seq;           /* where the next page starts (0: none) */
 }
 
 /* ---- batches ---- */
@@ -515,8 +525,28 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+static cm_status replay_changes(cm_writer *w, size_t n, cm_error *err) {
+    if (!w->listener || w->last_seq == 0) return CM_OK;
+    int64_t first = w->last_seq > (int64_t)n ? w->last_seq - (int64_t)n + 1 : 1;
+    for (int64_t seq = first; seq <= w->last_seq; seq++) {
+        cm_audit_record r;
+        if (cm_persist_audit_get(w->persist, seq, &r, err) != CM_OK) continue;
+        cm_layer *layer = r.layer ? cm_store_find(w->store, r.layer) : NULL;
+        if (layer) {
+            int64_t version = 0;
+            json_t *after = r.after ? json_loads(r.after, 0, NULL) : NULL;
+            if (after) version = json_integer_value(json_object_get(json_object_get(after, "properties"), "version"));
+            json_decref(after);
+            cm_change c = {r.seq, r.action, layer->def, r.feature_id, r.after, r.after ? strlen(r.after) : 0, version};
+            w->listener(w->listener_cls, &c, 1);
+        }
+        cm_audit_record_release(&r);
+    }
+    return CM_OK;
+}
+
 cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens, cm_change_listener listener,
-                          void *listener_cls, cm_writer **out, cm_error *err) {
+                          void *listener_cls, size_t replay, cm_writer **out, cm_error *err) {
     *out = NULL;
     cm_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->next_id = calloc(st->n ? st->n : 1, sizeof *w->next_id))) {
@@ -544,6 +574,7 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
         return s;
     }
     reload_tokens(w);
+    replay_changes(w, replay, err);
     w->next_token_reload_ms = now_ms() + TOKEN_RELOAD_MS;
     w->next_timer_ms = 0; /* first pass at once: statuses may have changed while stopped */
     pthread_mutex_init(&w->lock, NULL);

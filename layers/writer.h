@@ -35,6 +35,8 @@ struct cm_edit {
     char actor[128];     /* token name */
     char role[16];
     int64_t audit_before; /* audit read: records with seq < this (0: from the newest) */
+    bool audit_forward;   /* audit read: records with seq > audit_after, oldest first, no feature filter */
+    int64_t audit_after;
     int audit_limit;
     /* Results, valid in done(). */
     cm_error err;        /* err.status == CM_OK on success */
@@ -52,7 +54,9 @@ typedef struct cm_change {
     const char *action;          /* created, updated, deleted, expired, lifted */
     const cm_layer_def *layer;
     int64_t id;
-    const cm_feature *feature;   /* NULL when deleted; valid during the call (take a reference to keep it) */
+    const char *json;            /* the feature's GeoJSON after the change; NULL when deleted */
+    size_t json_len;
+    int64_t version;             /* the feature's version property after the change (0 when none) */
 } cm_change;
 typedef void (*cm_change_listener)(void *cls, const cm_change *changes, size_t n);
 
@@ -60,9 +64,11 @@ typedef struct cm_writer cm_writer;
 
 /* Starts the worker on an open store (steals p; closed at stop) over the loaded st. Tokens
  * are reloaded from the store into `tokens` every few seconds, so `crisismap token` works
- * while the server runs. listener may be NULL. */
+ * while the server runs. listener may be NULL; before the thread starts it is called with
+ * the last `replay` changes of the audit log, oldest first, so live events resume across
+ * restarts. */
 cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens, cm_change_listener listener,
-                          void *listener_cls, cm_writer **out, cm_error *err);
+                          void *listener_cls, size_t replay, cm_writer **out, cm_error *err);
 /* Queues e; e->done will be called exactly once. */
 void cm_writer_submit(cm_writer *w, cm_edit *e);
 /* Completes what is queued, stops the thread and closes the store; later submissions

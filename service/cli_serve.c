@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "../layers/writer.h"
 #include "cli.h"
 #include "config.h"
+#include "events.h"
 #include "server.h"
 #include "webfiles.h"
 
@@ -105,6 +107,7 @@ int cm_cli_serve(int argc, char **argv) {
     cm_persist *persist = NULL;
     cm_webfiles *web = NULL;
     cm_writer *writer = NULL;
+    cm_events *events = NULL;
     cm_token_registry tokens;
     cm_token_registry_init(&tokens);
     cm_server srv;
@@ -116,8 +119,13 @@ int cm_cli_serve(int argc, char **argv) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
     }
+    cm_events_config ecfg = {(size_t)cfg.event_log_length, (int)cfg.max_streams, (int)cfg.heartbeat_s * 1000};
+    if (cm_events_create(&ecfg, &events, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
     /* From here on the persistence worker alone owns the dataset; reads never touch it. */
-    if (cm_writer_start(persist, store, &tokens, NULL, NULL, &writer, &err) != CM_OK) {
+    if (cm_writer_start(persist, store, &tokens, cm_events_publish, events, ecfg.log_length, &writer, &err) != CM_OK) {
         persist = NULL;
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
@@ -128,6 +136,13 @@ int cm_cli_serve(int argc, char **argv) {
     if (cfg.web_root && stat(cfg.web_root, &st) == 0 && cm_webfiles_load(cfg.web_root, &web, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
+    }
+
+    /* One descriptor per live map: take every descriptor the system allows. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
     /* Signals are taken by sigwait below; the server's threads inherit the mask. */
@@ -143,6 +158,7 @@ int cm_cli_serve(int argc, char **argv) {
     srv.web = web;
     srv.writer = writer;
     srv.tokens = &tokens;
+    srv.events = events;
     srv.tls_cert_pem = cert;
     srv.tls_key_pem = key;
     if (cm_server_start(&srv, host, port, &err) != CM_OK) {
@@ -160,12 +176,15 @@ int cm_cli_serve(int argc, char **argv) {
     fprintf(stderr, "crisismap: stopping (signal %d)\n", sig);
     /* The worker first: it finishes the queued edits and resumes their connections, and
      * refuses later ones at once, so no connection stays suspended when the server stops. */
+    cm_events_shutdown(events);
     cm_writer_stop(writer);
     cm_server_stop(&srv);
     exit_code = CM_EXIT_OK;
 out:
+    cm_events_shutdown(events);
     cm_server_stop(&srv);
     cm_writer_destroy(writer);
+    cm_events_destroy(events);
     cm_persist_close(persist);
     cm_token_registry_release(&tokens);
     cm_auth_throttle_release(&srv.throttle);

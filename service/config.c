@@ -111,6 +111,10 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
         s = cm_error_set(err, CM_ERR_BAD_CONFIG, "limits", "default_limit must not exceed max_limit");
         goto out;
     }
+    const json_t *events = json_object_get(root, "events");
+    if ((s = long_of(events, "log_length", 10000, 16, 10000000, &out->event_log_length, err)) != CM_OK) goto out;
+    if ((s = long_of(events, "max_streams", 10000, 1, 1000000, &out->max_streams, err)) != CM_OK) goto out;
+    if ((s = long_of(events, "heartbeat_s", 15, 1, 3600, &out->heartbeat_s, err)) != CM_OK) goto out;
     const json_t *al = json_object_get(root, "access_log");
     out->access_log = al ? json_is_true(al) : true;
     long threads = 0;

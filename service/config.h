@@ -26,6 +26,7 @@ typedef struct cm_config {
     char *public_url;  /* base URL for links when behind a proxy; NULL: from the Host header */
     long default_limit, max_limit, max_url_bytes, max_body_bytes;
     bool access_log;
+    long event_log_length, max_streams, heartbeat_s;
     int threads; /* 0: one per core */
     cm_crs *crs;  /* offered output CRSs, CRS84 first */
     size_t n_crs;

@@ -136,6 +136,13 @@ static void add_common_headers(struct MHD_Response *mr, const cm_response *r) {
 }
 
 int cm_response_send(cm_request *req, cm_response *r) {
+    if (r->prepared) {
+        struct MHD_Response *mr = r->prepared;
+        add_common_headers(mr, r);
+        int rc = MHD_queue_response(req->conn, MHD_HTTP_OK, mr);
+        MHD_destroy_response(mr);
+        return rc;
+    }
     const char *body = r->owned ? r->owned : r->borrowed;
     if (!body) r->len = 0;
     if (r->status == 200 && !r->etag[0] && body)

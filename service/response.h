@@ -29,6 +29,7 @@ typedef struct cm_response {
     int retry_after_s; /* > 0: a Retry-After header */
     const char *cache_control; /* NULL: "no-cache" (revalidate with the ETag) */
     bool is_html;
+    void *prepared; /* a ready libmicrohttpd response (an event stream), queued with status 200 */
 } cm_response;
 
 void cm_response_init(cm_response *r);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "events.h"
 #include "handlers/handlers.h"
 
 #define READ_ONLY "GET, HEAD, OPTIONS"
@@ -35,7 +36,9 @@ static const cm_route routes[] = {
     {"/api/collections/{}/items", CM_METHOD_GET | CM_METHOD_HEAD | CM_METHOD_POST, ITEMS, handle_items},
     {"/api/collections/{}/items/{}", CM_METHOD_GET | CM_METHOD_HEAD | CM_METHOD_PUT | CM_METHOD_PATCH | CM_METHOD_DELETE,
      ITEM, handle_item},
+    {"/api/collections/{}/changes", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_changes_get},
     {"/api/audit", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_audit_list},
+    {"/api/events", CM_METHOD_GET, "GET, OPTIONS", handle_events_get},
 };
 
 unsigned cm_router_method_bit(const char *m) {

@@ -290,7 +290,9 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, 10000, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
+        /* Connections are many (one per live map): keep each one's buffer pool small. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
@@ -299,8 +301,8 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_END, 0, NULL},
     };
     if (flags & MHD_USE_TLS) {
-        opts[6] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
-        opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
+        opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
+        opts[8] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
     }
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!srv->daemon)

@@ -23,6 +23,7 @@ typedef struct cm_server {
     cm_webfiles *web;      /* borrowed; NULL when there is no web root */
     cm_writer *writer;     /* borrowed; NULL for a read-only server */
     cm_token_registry *tokens; /* borrowed */
+    struct cm_events *events;  /* borrowed */
     cm_auth_throttle throttle;
     const char *tls_cert_pem; /* borrowed; both set: serve HTTPS */
     const char *tls_key_pem;

@@ -14,6 +14,112 @@ import tempfile
 import urllib.parse
 
 
+def derived_config(source_dir, tmp_dir, **overrides):
+    """Writes a copy of config/crisismap.json with absolute paths and the given top-level
+    overrides (e.g. events={"max_streams": 3}) into tmp_dir; returns its path."""
+    base = os.path.join(os.path.abspath(source_dir), "config")
+    cfg = json.load(open(os.path.join(base, "crisismap.json"), encoding="utf-8"))
+    cfg["layers"] = os.path.join(base, cfg["layers"])
+    cfg["web_root"] = os.path.join(base, cfg["web_root"])
+    cfg["demo"] = {k: os.path.join(base, v) for k, v in cfg["demo"].items()}
+    cfg.update(overrides)
+    path = os.path.join(tmp_dir, "crisismap-test.json")
+    json.dump(cfg, open(path, "w", encoding="utf-8"), ensure_ascii=False)
+    return path
+
+
+class SSEClient:
+    """A Server-Sent Events subscriber on a raw socket, parsing frames on a thread into a list."""
+
+    def __init__(self, host, port, path, last_event_id=None, headers=None):
+        import socket
+        import threading
+        self.sock = socket.create_connection((host, port), timeout=30)
+        h = "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n" % (path, host, port)
+        if last_event_id is not None:
+            h += "Last-Event-ID: %s\r\n" % last_event_id
+        for k, v in (headers or {}).items():
+            h += "%s: %s\r\n" % (k, v)
+        self.sock.sendall((h + "\r\n").encode())
+        self.events, self.comments, self.status, self.headers = [], [], None, {}
+        self.closed = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        buf = b""
+        try:
+            while b"\r\n\r\n" not in buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise OSError("closed")
+                buf += chunk
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            self.status = int(lines[0].split()[1])
+            self.headers = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+            chunked = self.headers.get("transfer-encoding", "") == "chunked"
+            raw, text = buf, ""
+            while True:
+                if chunked:
+                    while True:  # de-chunk whatever is complete
+                        if b"\r\n" not in raw:
+                            break
+                        size_line, rest = raw.split(b"\r\n", 1)
+                        size = int(size_line.split(b";")[0], 16)
+                        if size == 0:
+                            raise OSError("end of stream")
+                        if len(rest) < size + 2:
+                            break
+                        text += rest[:size].decode()
+                        raw = rest[size + 2:]
+                else:
+                    text += raw.decode()
+                    raw = b""
+                while "\n\n" in text:
+                    frame, text = text.split("\n\n", 1)
+                    self._frame(frame)
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+        except (OSError, ValueError):
+            pass
+        self.closed = True
+
+    def _frame(self, frame):
+        ev = {}
+        for line in frame.split("\n"):
+            if line.startswith(":"):
+                with self.lock:
+                    self.comments.append(line)
+                continue
+            if ":" in line:
+                k, v = line.split(":", 1)
+                ev[k] = v[1:] if v.startswith(" ") else v
+        if "data" in ev:
+            ev["json"] = json.loads(ev["data"])
+            with self.lock:
+                self.events.append(ev)
+
+    def wait_for(self, predicate, timeout=5.0):
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if predicate(self):
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
 class Server:
     def __init__(self, binary, source_dir, config="config/crisismap.json", extra_args=()):
         self.binary = binary

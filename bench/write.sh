@@ -1,0 +1,199 @@
+#!/bin/bash
+# crisismap WRITE benchmark: the one entry point. See bench/README.md ("Write benchmark").
+#
+#   bench/write.sh                        full run (10 s per measurement, ~2-3 min after the build)
+#   QUICK=1 bench/write.sh                smoke run (3 s per measurement, ~1 min after the build)
+#   CRISISMAP=/path/to/crisismap ...      use that binary instead of building one (Release)
+#   BUILD=/dir ...                        where to build (default ${TMPDIR:-/tmp}/bench-write-build)
+#   D=20 WARM=3 ...                       seconds per measurement / unrecorded warm-up before each
+#   READ_DELAY_MS=2                       think time of each paced reader between two requests
+#   CMAKE_ARGS="-D..."                    extra cmake configure arguments for that build
+#   SKIP_SETUP=1                          do not check/install the Debian packages (bench/setup.sh)
+#   KEEP_SERVER=1                         leave crisismap running (pid in $WD/crisismap.pid)
+#
+# Work dir: WD=${TMPDIR:-/tmp}/crisismap-bench/write (demo store, token, config, raw copy, logs; recreated
+# on every run). Report: ${TMPDIR:-/tmp}/crisismap-bench/write-results-<stamp>.txt, log: write-log-<stamp>.txt.
+# crisismap binds 127.0.0.1 port 0; every load is bounded (wrk -d plus a hard `timeout`); the server this
+# script started is stopped on exit, also on failure or Ctrl-C (by pid, after checking its name).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+W=${TMPDIR:-/tmp}/crisismap-bench
+WD=$W/write
+PY=${PY:-python3}
+if [ "${QUICK:-0}" = 1 ]; then D=${D:-3}; WARM=${WARM:-1}; MODE="QUICK (${D} s per measurement, ${WARM} s warm-up)"
+else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s warm-up)"; fi
+READ_DELAY_MS=${READ_DELAY_MS:-2}
+BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS=$W/write-results-$STAMP.txt; LOG=$W/write-log-$STAMP.txt
+STORE=$WD/store/crisismap.gpkg; OUT=$WD/results.jsonl
+
+mkdir -p "$W"
+exec > >(trap '' INT TERM HUP; exec tee -a "$LOG") 2>&1   # tee outlives Ctrl-C: the cleanup is logged too
+
+T_START=$(date +%s)
+say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
+die() { echo "write.sh: $*" >&2; exit 1; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# ---------------------------------------------------------------- stop what we started (by pid only)
+stop_server() {
+    local f=$WD/crisismap.pid p
+    [ -f "$f" ] || return 0
+    p=$(cat "$f")
+    if alive "$p" && grep -q crisismap "/proc/$p/comm" 2>/dev/null; then
+        kill -TERM "$p" 2>/dev/null || true
+        for _ in $(seq 100); do alive "$p" || break; sleep 0.1; done
+        alive "$p" && { echo "crisismap (pid $p) did not stop within 10 s of SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
+    fi
+    rm -f "$f"
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    if [ "${KEEP_SERVER:-0}" = 1 ] && [ -f "$WD/crisismap.pid" ]; then
+        echo "KEEP_SERVER=1: crisismap left running (pid $(cat "$WD/crisismap.pid"))"
+    else
+        stop_server
+        echo "server stopped"
+    fi
+    [ $rc = 0 ] || echo "write.sh FAILED (exit $rc); log: $LOG"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stop_server   # a server left over by an earlier run that was killed hard
+rm -rf "$WD"; mkdir -p "$WD/store" "$WD/raw" "$WD/run"
+
+echo "crisismap write benchmark, $MODE, stamp $STAMP, work dir $WD"
+
+# ---------------------------------------------------------------- 1. packages
+if [ "${SKIP_SETUP:-0}" != 1 ]; then
+    say "setup (Debian packages, bench/setup.sh)"
+    if [ -n "${CRISISMAP:-}" ]; then SKIP_BUILD_DEPS=1 "$HERE/setup.sh"; else "$HERE/setup.sh"; fi
+fi
+for c in wrk curl timeout "$PY"; do command -v "$c" >/dev/null 2>&1 || die "missing $c (run bench/setup.sh)"; done
+
+# ---------------------------------------------------------------- 2. crisismap binary
+if [ -n "${CRISISMAP:-}" ]; then
+    BIN=$(readlink -f "$CRISISMAP"); [ -x "$BIN" ] || die "CRISISMAP=$CRISISMAP is not an executable"
+    echo "using CRISISMAP=$BIN"
+else
+    say "build crisismap (Release) in $BUILD"
+    # shellcheck disable=SC2086
+    if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} && cmake --build "$BUILD" -j2 --target crisismap; } >"$WD/build.log" 2>&1; then
+        tail -30 "$WD/build.log"; die "build failed (log: $WD/build.log); CRISISMAP=/path/to/crisismap measures an existing binary"
+    fi
+    BIN=$BUILD/crisismap
+    echo "built $BIN"
+fi
+
+# ---------------------------------------------------------------- 3. demo store, token, config
+say "demo store, operator token, config"
+"$BIN" demo --store "$STORE" --config "$REPO/config/crisismap.json" > "$WD/demo.log" 2>&1 || { cat "$WD/demo.log"; die "crisismap demo failed"; }
+tail -1 "$WD/demo.log"
+# created before the server starts (a running server picks up new tokens within ~2 s)
+( umask 077; "$BIN" token create --store "$STORE" --name bench-writer --role operator > "$WD/token" ) || die "token create failed"
+grep -Eq '^[A-Za-z0-9_-]{16,}$' "$WD/token" || die "token create did not print a token alone on stdout"
+echo "token: $WD/token ($(wc -c < "$WD/token") bytes, not shown)"
+"$PY" - "$HERE/config/crisismap.json" "$WD/crisismap.json" "$STORE" <<'EOF'
+import json, os, sys
+src, dst, store = sys.argv[1:4]
+c = json.load(open(src))
+base = os.path.dirname(os.path.abspath(src))
+for k in ("layers", "web_root"):  # paths in the file are relative to it: make them absolute in the copy
+    c[k] = os.path.normpath(os.path.join(base, c[k]))
+c["store"] = store
+c["listen"] = "127.0.0.1:0"
+c["access_log"] = False
+c["title"] = {"en": "Crisis map — write benchmark (Monaco demo data)", "ar": c["title"]["ar"]}
+json.dump(c, open(dst, "w"), ensure_ascii=False, indent=2)
+EOF
+echo "config: $WD/crisismap.json (bench/config/crisismap.json with absolute paths, access_log false)"
+
+# ---------------------------------------------------------------- 4. crisismap
+say "start crisismap (127.0.0.1 port 0)"
+"$PY" "$HERE/start_crisismap.py" --bin "$BIN" --config "$WD/crisismap.json" --store "$STORE" \
+    --log "$WD/crisismap.log" --out "$WD/startup.json" --timeout 120 || { tail -20 "$WD/crisismap.log" 2>/dev/null; die "crisismap did not start"; }
+CM_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$WD/startup.json")
+CM_PORT=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WD/startup.json")
+echo "$CM_PID" > "$WD/crisismap.pid"
+CM=http://127.0.0.1:$CM_PORT
+echo "healthz: $(curl -s --max-time 5 "$CM/healthz" | head -c 300)"
+
+# ---------------------------------------------------------------- 5. raw GeoPackage inserts, same disk
+say "raw GeoPackage inserts (python sqlite3, WAL + synchronous=FULL), ${D} s per mode, in $WD/raw"
+: > "$OUT"
+timeout -k 5 $(( 3 * (D + WARM) + 90 )) "$PY" "$HERE/raw_gpkg_insert.py" --src "$STORE" --dir "$WD/raw" \
+    --table services -d "$D" --warm 1 --modes c1,c8,c1_audit --out "$OUT" || die "raw_gpkg_insert.py failed"
+
+# ---------------------------------------------------------------- 6. crisismap writes and reads
+say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
+timeout -k 5 $(( 6 * (D + WARM) + 4 * D + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
+    --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" \
+    || die "bench_write.py failed"
+alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; see $WD/crisismap.log"
+
+# ---------------------------------------------------------------- 7. what the server acknowledged is on disk
+say "stop crisismap, count the store's rows on disk"
+MEM_COUNT=$(curl -s --max-time 5 "$CM/healthz" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["layers"]["services"])')
+VMHWM=$(awk '/^VmHWM:/{print $2}' "/proc/$CM_PID/status" 2>/dev/null || true)
+if [ "${KEEP_SERVER:-0}" != 1 ]; then stop_server; fi
+STORE_AFTER=$("$PY" - "$STORE" "$MEM_COUNT" <<'EOF'
+import sqlite3, sys, os
+db, mem = sys.argv[1], int(sys.argv[2])
+con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+rows = con.execute("SELECT count(*) FROM services").fetchone()[0]
+audit = con.execute("SELECT count(*) FROM cm_audit").fetchone()[0]
+qc = con.execute("PRAGMA quick_check").fetchone()[0]
+size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
+print("store after the run: services rows on disk %d, server's in-memory count %d (%s); cm_audit rows %d; "
+      "quick_check %s; %.1f MiB" % (rows, mem, "equal" if rows == mem else "DIFFERENT", audit, qc, size / 1048576))
+EOF
+)
+echo "$STORE_AFTER"
+
+# ---------------------------------------------------------------- 8. report
+say "report"
+export STAMP MODE BIN REPO WD STORE_AFTER VMHWM D WARM READ_DELAY_MS CM_PID
+export HOSTDESC="$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
+if [ -n "${CRISISMAP:-}" ]; then CMVER="$BIN (given with CRISISMAP=; checkout at"; else CMVER="$BIN (Release build of"; fi
+CMVER="$CMVER $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+[ -z "$(git -C "$REPO" status --porcelain -- . ':!bench' 2>/dev/null || true)" ] || CMVER="$CMVER + uncommitted changes"
+export CMVER="$CMVER)"
+export DISK="$(df -T "$WD" | awk 'NR==2{print $1" "$2" mounted on "$7}') (store and raw copy both in $WD)"
+export WRKVER="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+export GDALVER="$(gdal-config --version 2>/dev/null || ogrinfo --version 2>/dev/null || echo '?')"
+export SQLITEVER="python3 sqlite3 $("$PY" -c 'import sqlite3; print(sqlite3.sqlite_version)'); libsqlite3 (GDAL) $(dpkg-query -W -f '${Version}' libsqlite3-0 2>/dev/null || echo '?')"
+"$PY" - > "$WD/meta.json" <<'EOF'
+import json, os
+e = os.environ
+st = json.load(open(os.path.join(e["WD"], "startup.json")))
+meta = dict(stamp=e["STAMP"], mode=e["MODE"], host=e["HOSTDESC"], crisismap=e["CMVER"],
+            store="demo store (Monaco) made by `crisismap demo`, %s" % os.path.join(e["WD"], "store"),
+            disk=e["DISK"], wrk=e["WRKVER"], sqlite=e["SQLITEVER"], gdal=e["GDALVER"], store_after=e["STORE_AFTER"],
+            notes=[
+                "raw GPKG: python3 sqlite3 on a copy of the store (same services table, R-tree and feature-count triggers; "
+                "GeoPackage blob Point geometry), one row per transaction, WAL + synchronous=FULL; the 8-connection row is 8 "
+                "threads each with its own connection (SQLite takes one writer at a time: the rest wait on the lock). "
+                "'+ audit row' also writes one cm_audit-like row per transaction, as a crisismap create does (info).",
+                "crisismap creates: wrk + a Lua POST script, one new services Point per request; only 201 answers count; "
+                "latency percentiles are wrk's. Each create is also an audit record; 201 comes after the commit "
+                "(group commit: edits queued during a commit share the next one).",
+                "crisismap rebuilds the whole layer snapshot (sort + R-tree + hashes over every feature) on each commit, so "
+                "the cost of a create grows with the layer: compare the 'rows before->after' column; the 'grown layer' row "
+                "repeats the 1-client measurement at the end of the run.",
+                "reads: 3 readers at once (wrk -t1 -c1 each, %s ms think time), idle and while a wrk -t2 -c8 creator runs; "
+                "load generator and server share the 2 cores, as in the read benchmark." % e["READ_DELAY_MS"],
+                "server VmHWM at the end: %s kB; startup %s ms" % (e.get("VMHWM") or "?", st.get("startup_ms")),
+            ])
+print(json.dumps(meta))
+EOF
+"$PY" "$HERE/bench_write.py" report "$OUT" "$WD/meta.json" | tee "$RESULTS"
+echo
+echo "results: $RESULTS   (full log: $LOG; raw: $OUT)"

@@ -1,0 +1,121 @@
+/* changes.c — GET /api/collections/{id}/changes?since=SEQ: what changed in a layer since a
+ * sequence number, tombstones included, for polling clients and for catching up after the
+ * live event log has rolled over.
+ *
+ * DESIGN: answered from the in-memory event log when it still holds everything after
+ * `since`; otherwise from the audit log (which keeps every change forever) through the
+ * persistence worker. Sequence numbers are the audit log's, so they survive restarts. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../events.h"
+#include "handlers.h"
+
+#define CHANGES_DEFAULT_LIMIT 1000
+#define CHANGES_MAX_LIMIT 10000
+
+static void send_changes(cm_request *req, cm_response *resp, const char *collection, int64_t since, const char *items,
+                         size_t items_len, int count, int64_t last, bool more) {
+    cm_buf b;
+    cm_buf_init(&b, (size_t)1 << 30);
+    cm_buf_printf(&b, "{\"collection\":\"%s\",\"since\":%" PRId64 ",\"next_since\":%" PRId64 ",\"last_seq\":%" PRId64
+                      ",\"numberReturned\":%d,\"more\":%s,\"changes\":[",
+                  collection, since, last, cm_events_last_seq(req->srv->events), count, more ? "true" : "false");
+    cm_buf_append(&b, items, items_len);
+    cm_buf_printf(&b, "],\"links\":[{\"href\":\"%s/api/collections/%s/changes?since=%" PRId64
+                      "\",\"rel\":\"self\",\"type\":\"application/json\"}",
+                  req->base_url, collection, since);
+    if (more)
+        cm_buf_printf(&b, ",{\"href\":\"%s/api/collections/%s/changes?since=%" PRId64 "\",\"rel\":\"next\",\"type\":\"application/json\"}",
+                      req->base_url, collection, last);
+    cm_buf_append_str(&b, "]}");
+    size_t len;
+    char *body = cm_buf_steal(&b, &len);
+    if (!body) {
+        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    cm_response_set_body(resp, 200, "application/json", body, len);
+}
+
+static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
+    if (e->err.status != CM_OK) {
+        cm_response_set_error(resp, &e->err);
+        return;
+    }
+    cm_buf items;
+    cm_buf_init(&items, (size_t)1 << 30);
+    size_t i;
+    json_t *r;
+    int count = 0;
+    json_array_foreach(e->audit, i, r) {
+        json_t *after = json_object_get(r, "after");
+        char *feature = json_is_null(after) ? NULL : json_dumps(after, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_int_t version = json_integer_value(json_object_get(json_object_get(after, "properties"), "version"));
+        size_t len;
+        char *change = cm_events_change_json(json_integer_value(json_object_get(r, "seq")), e->layer->def->id,
+                                             json_string_value(json_object_get(r, "action")),
+                                             json_integer_value(json_object_get(r, "feature_id")), version, feature,
+                                             feature ? strlen(feature) : 0, &len);
+        free(feature);
+        if (!change) continue;
+        if (count++) cm_buf_append_char(&items, ',');
+        cm_buf_append(&items, change, len);
+        free(change);
+    }
+    int64_t since = e->id;
+    bool more = e->audit_after < cm_events_last_seq(req->srv->events) && count > 0;
+    send_changes(req, resp, e->layer->def->id, since, items.data ? items.data : "", items.len, count,
+                 count ? e->audit_after : since, more);
+    cm_buf_release(&items);
+}
+
+void handle_changes_get(cm_request *req, cm_response *resp) {
+    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
+    if (!layer) {
+        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
+        return;
+    }
+    long since = 0, limit = CHANGES_DEFAULT_LIMIT;
+    for (size_t i = 0; i < req->n_args; i++) {
+        const char *k = req->args[i].key, *v = req->args[i].value;
+        if (!strcmp(k, "since")) {
+            if (!cm_query_parse_long(v, 0, 1L << 62, &since)) {
+                cm_response_error(resp, CM_ERR_BAD_PARAMETER, "since", "since must be a sequence number (0 for everything)");
+                return;
+            }
+        } else if (!strcmp(k, "limit")) {
+            if (!cm_query_parse_long(v, 1, CHANGES_MAX_LIMIT, &limit)) {
+                cm_response_error(resp, CM_ERR_BAD_PARAMETER, "limit", "limit must be an integer from 1 to %d", CHANGES_MAX_LIMIT);
+                return;
+            }
+        } else if (strcmp(k, "f") != 0) {
+            cm_response_error(resp, CM_ERR_UNKNOWN_PARAMETER, k, "changes take since and limit");
+            return;
+        }
+    }
+    cm_buf items;
+    cm_buf_init(&items, (size_t)1 << 30);
+    int count;
+    int64_t last;
+    if (cm_events_changes_since(req->srv->events, layer->def->id, since, (int)limit, &items, &count, &last)) {
+        bool more = count == limit && last < cm_events_last_seq(req->srv->events);
+        send_changes(req, resp, layer->def->id, since, items.data ? items.data : "", items.len, count, last, more);
+        cm_buf_release(&items);
+        resp->cache_control = "no-cache";
+        return;
+    }
+    cm_buf_release(&items);
+    /* The live log has rolled past `since`: read the audit log. */
+    cm_edit *e = cm_request_edit(req);
+    e->kind = CM_EDIT_AUDIT_READ;
+    e->layer = layer;
+    e->id = since; /* remembered for the answer; the feature filter is off below */
+    e->audit_forward = true;
+    e->audit_after = since;
+    e->audit_limit = (int)(limit < 500 ? limit : 500);
+    req->finish = finish_from_audit;
+}
