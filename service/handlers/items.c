@@ -72,6 +72,11 @@ static char *build_page(const cm_request *req, const cm_snapshot *snap, const cm
     cm_buf b, url;
     cm_buf_init(&b, PAGE_MAX_BYTES);
     cm_buf_init(&url, 4096);
+    /* One allocation for the whole page: the features' sizes are known (CRS84; another
+     * CRS changes them a little and the buffer grows as needed). */
+    size_t need = 2048;
+    for (size_t i = from; i < to; i++) need += snap->features[ids ? ids[i] : i]->json_len + 1;
+    if (need < PAGE_MAX_BYTES) cm_buf_reserve(&b, need);
     char stamp[40];
     cm_datetime_format(stamp_ms, stamp);
     cm_buf_printf(&b, "{\"type\":\"FeatureCollection\",\"numberMatched\":%zu,\"numberReturned\":%zu,\"timeStamp\":\"%s\",\"links\":[",
