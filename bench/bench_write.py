@@ -32,7 +32,7 @@ read_loaded, write_during_reads, write_c1_grown; plus preflight).
 report prints the table and the target checks from those records, the raw GeoPackage records written
 by raw_gpkg_insert.py into the same file, and META.json (written by write.sh).
 """
-import argparse, json, os, re, subprocess, sys, time, urllib.error, urllib.request
+import argparse, json, os, re, resource, subprocess, sys, time, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -167,18 +167,73 @@ def summarize(r, c, t):
                 max_ms=r["lat_max_us"] / 1000, mean_ms=round(r["lat_mean_us"] / 1000, 3))
 
 
+def host_busy_ticks():
+    """Busy ticks of the whole machine (all CPUs): total - idle - iowait, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - (v[4] if len(v) > 4 else 0)
+
+
+# Cores used outside the server and the load generator above which a window is flagged as disturbed. "other"
+# also holds kernel threads flushing for our own fsyncs (~0.2-0.5 cores at ~3,000 fsyncs/s in the raw runs).
+OTHER_CPU_LIMIT = 0.6
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 class CPU:
-    """Cores used by the server's process tree between start() and stop()."""
+    """Cores used between start() and stop() by the server's process tree (server), by this script and the wrk
+    processes it runs (gen: descendants alive at both ends by /proc ticks, those reaped in between by
+    RUSAGE_CHILDREN), by the whole machine (host), and the rest (other = host - server - gen: someone else's
+    work on the shared box)."""
 
     def __init__(self, pids):
         self.pids = pids
 
     def start(self):
-        self.s0 = wrkrun.tree_ticks(self.pids, wrkrun.proc_table()); self.w0 = time.time()
+        t = wrkrun.proc_table()
+        self.s0 = wrkrun.tree_ticks(self.pids, t); self.g0 = wrkrun.tree_ticks([os.getpid()], t)
+        self.c0 = children_cpu_s(); self.h0 = host_busy_ticks(); self.w0 = time.time()
 
     def stop(self):
-        s1 = wrkrun.tree_ticks(self.pids, wrkrun.proc_table()); wall = time.time() - self.w0
-        return round(sum(max(0, s1[p] - self.s0.get(p, 0)) for p in s1) / wrkrun.HZ / wall, 2) if wall > 0 else None
+        t = wrkrun.proc_table()
+        s1 = wrkrun.tree_ticks(self.pids, t); g1 = wrkrun.tree_ticks([os.getpid()], t)
+        c1 = children_cpu_s(); h1 = host_busy_ticks(); wall = time.time() - self.w0
+        if wall <= 0:
+            self.host = self.gen = self.other = None
+            return None
+        server = sum(max(0, s1[p] - self.s0.get(p, 0)) for p in s1) / wrkrun.HZ / wall
+        gen = (sum(max(0, g1[p] - self.g0[p]) for p in g1 if p in self.g0) / wrkrun.HZ + (c1 - self.c0)) / wall
+        self.host = round((h1 - self.h0) / wrkrun.HZ / wall, 2)
+        self.gen = round(gen, 2)
+        self.other = round(max(0.0, self.host - server - gen), 2)
+        return round(server, 2)
+
+
+def busiest(n=4):
+    """The processes that used the most CPU over 0.5 s, as 'comm(pid) cores'."""
+    a = wrkrun.proc_table(); time.sleep(0.5); b = wrkrun.proc_table()
+    use = sorted(((b[p][1] - a[p][1], p) for p in b if p in a), reverse=True)[:n]
+    out = []
+    for ticks, p in use:
+        try:
+            comm = open("/proc/%d/comm" % p).read().strip()
+        except OSError:
+            comm = "?"
+        out.append("%s(%d) %.2f" % (comm, p, ticks / wrkrun.HZ / 0.5))
+    return out
+
+
+def wait_quiet(max_wait, limit=0.3):
+    """Wait (at most max_wait s) until the machine is nearly idle over 1 s; returns (seconds waited, busy cores)."""
+    t0 = time.time()
+    while True:
+        h0 = host_busy_ticks(); time.sleep(1.0); busy = (host_busy_ticks() - h0) / wrkrun.HZ
+        if busy < limit or time.time() - t0 >= max_wait:
+            return round(time.time() - t0, 1), round(busy, 2)
 
 
 def append(out, rec):
@@ -238,16 +293,17 @@ def write_phase(a, measure, c, t, env, title):
     time.sleep(0.2)  # the last in-flight requests (not counted by wrk) finish
     n1 = services_count(a.base)
     rec = dict(measure=measure, title=title, **summarize(r, c, t))
-    rec.update(server_cpu_cores=cores, services_before=n0, services_after=n1,
+    rec.update(server_cpu_cores=cores, host_cpu_cores=cpu.host, gen_cpu_cores=cpu.gen, other_cpu_cores=cpu.other,
+               services_before=n0, services_after=n1,
                store_grew=(n1 - n0) if n0 is not None and n1 is not None else None)
     rec["cpu_ms_per_create"] = round(cores * rec["dur_s"] * 1000 / rec["ok"], 3) if cores and rec["ok"] else None
     grew_ok = rec["store_grew"] is not None and rec["ok"] <= rec["store_grew"] <= rec["ok"] + c
     rec["store_check"] = "ok" if grew_ok else "MISMATCH"
     append(a.out, rec)
     print("  %-30s c%-2d %8.1f creates/s  p50 %7.2f ms  p99 %7.2f ms  max %7.1f ms  201: %d  non-201: %d  err: %d  "
-          "server CPU %.2f cores (%.2f ms/create)  services %s -> %s%s" % (
+          "server CPU %.2f cores (%.2f ms/create), host %.2f, other %.2f  services %s -> %s%s" % (
               title, c, rec["ok_per_s"], rec["p50_ms"], rec["p99_ms"], rec["max_ms"], rec["ok"], rec["not_ok"],
-              rec["errors"], cores or 0, rec["cpu_ms_per_create"] or 0, n0, n1,
+              rec["errors"], cores or 0, rec["cpu_ms_per_create"] or 0, cpu.host, cpu.other, n0, n1,
               "" if grew_ok else "  STORE COUNT MISMATCH (grew %s for %d acknowledged creates)" % (rec["store_grew"], rec["ok"])),
           flush=True)
     if rec["first_not_ok"]:
@@ -268,9 +324,13 @@ def read_phase(a, measure, env, readers, with_writers):
     res = [(name, title, w.result()) for name, title, w in ws]
     cores = cpu.stop()
     recs = []
+    print("  %-12s CPU in the readers' window (cores of %d): server %.2f, this script + wrk %.2f, whole machine %.2f, "
+          "other %.2f%s" % (measure, os.cpu_count() or 0, cores or 0, cpu.gen, cpu.host, cpu.other,
+                            "  (SOMETHING ELSE WAS RUNNING)" if cpu.other > OTHER_CPU_LIMIT else ""))
     for name, title, r in res:
         rec = dict(measure=measure, target=name, title=title, think_ms=a.read_delay_ms, **summarize(r, 1, 1))
         rec["server_cpu_cores"] = cores
+        rec.update(host_cpu_cores=cpu.host, gen_cpu_cores=cpu.gen, other_cpu_cores=cpu.other)
         append(a.out, rec)
         recs.append(rec)
         print("  %-12s %-34s %7.1f req/s  p50 %6.2f ms  p99 %6.2f ms  max %7.2f ms  %6d B/resp  non-200: %d  err: %d" % (
@@ -283,7 +343,8 @@ def read_phase(a, measure, env, readers, with_writers):
         time.sleep(0.2)
         n1 = services_count(a.base)
         rec = dict(measure="write_during_reads", title="creates while readers run", **summarize(r, 8, 2))
-        rec.update(services_before=n0, services_after=n1, server_cpu_cores_during_reads=cores,
+        rec.update(services_before=n0, services_after=n1, server_cpu_cores_during_reads=cores, host_cpu_cores=cpu.host,
+                   gen_cpu_cores=cpu.gen, other_cpu_cores=cpu.other,
                    store_grew=(n1 - n0) if n0 is not None and n1 is not None else None)
         append(a.out, rec)
         print("  %-12s %-34s %7.1f creates/s over %.0f s  p50 %6.2f ms  p99 %6.2f ms  201: %d  non-201: %d  err: %d  "
@@ -361,69 +422,92 @@ def report(results, meta_path):
             by[r["measure"]] = r
     out = []
     p = out.append
+    disturbed = []
+
+    def other(r):  # cores used by neither the server nor the load generator during the window; "!" above the limit
+        v = r.get("other_cpu_cores")
+        if v is None:
+            return "-"
+        if v > OTHER_CPU_LIMIT:
+            disturbed.append(r)
+            return "%.2f!" % v
+        return "%.2f" % v
+
     p("crisismap write benchmark  %s" % meta.get("stamp", ""))
     for k in ("mode", "host", "crisismap", "store", "disk", "wrk", "sqlite", "gdal"):
         if meta.get(k):
             p("  %-10s %s" % (k + ":", meta[k]))
     p("")
     p("Durable single-feature writes (each acknowledged only after its commit: WAL, synchronous=FULL)")
-    hdr = ("measurement", "clients", "per s", "p50 ms", "p99 ms", "max ms", "ok/bad/err", "rows before->after", "srv CPU")
+    hdr = ("measurement", "clients", "per s", "p50 ms", "p99 ms", "max ms", "ok/bad/err", "rows before->after", "srv CPU",
+           "other CPU")
     rows = []
     raw_titles = [("c1", "raw GPKG insert (python sqlite3)"), ("c8", "raw GPKG insert, 8 connections"),
                   ("c1_audit", "raw GPKG insert + audit row")]
     for mode, title in raw_titles:
         r = raw.get(mode)
         if r is None:
-            rows.append((title, "-", "not run", "-", "-", "-", "-", "-", "-"))
+            rows.append((title, "-", "not run", "-", "-", "-", "-", "-", "-", "-"))
             continue
         rows.append((title, str(r["threads"]), f(r["inserts_per_s"]), f(r["p50_ms"], 2), f(r["p99_ms"], 2),
                      f(r["max_ms"], 1), "%d/-/%d" % (r["inserts"], r["errors"]),
-                     "%s->%s" % (r.get("rows_before", "?"), r.get("rows_after", "?")), "-"))
+                     "%s->%s" % (r.get("rows_before", "?"), r.get("rows_after", "?")), "-", other(r)))
     for m, title in (("write_c1", "crisismap POST create"), ("write_c8", "crisismap POST create"),
                      ("write_during_reads", "crisismap POST create, beside readers"),
                      ("write_c1_grown", "crisismap POST create, grown layer")):
         r = by.get(m)
         if r is None:
-            rows.append((title, "-", "not run", "-", "-", "-", "-", "-", "-"))
+            rows.append((title, "-", "not run", "-", "-", "-", "-", "-", "-", "-"))
             continue
         rows.append((title, str(r["conns"]), f(r["ok_per_s"]), f(r["p50_ms"], 2), f(r["p99_ms"], 2), f(r["max_ms"], 1),
                      "%d/%d/%d" % (r["ok"], r["not_ok"], r["errors"]),
                      "%s->%s" % (r.get("services_before"), r.get("services_after")),
-                     f(r.get("server_cpu_cores") if m != "write_during_reads" else r.get("server_cpu_cores_during_reads"), 2)))
+                     f(r.get("server_cpu_cores") if m != "write_during_reads" else r.get("server_cpu_cores_during_reads"), 2),
+                     other(r)))
     table(p, hdr, rows)
     p("")
     think = next((r["think_ms"] for k, r in by.items() if isinstance(k, tuple)), None)
     p("Reads while idle and while 8 writers create (each reader: 1 keep-alive connection, %s ms think time)" % think)
-    hdr2 = ("read", "idle p50", "idle p99", "loaded p50", "loaded p99", "p99 ratio", "req/s idle/loaded", "bytes", "bad/err")
+    hdr2 = ("read", "idle p50", "idle p99", "loaded p50", "loaded p99", "p99 ratio", "req/s idle/loaded", "bytes",
+            "bad/err", "other CPU idle/loaded")
     rows2 = []
     ratios = {}
     for tgt, title in (("id", "feature by id (services)"), ("roads_bbox", "bbox roads, limit 100"),
                        ("services_bbox", "bbox services, limit 100")):
         i, l = by.get(("read_idle", tgt)), by.get(("read_loaded", tgt))
         if not i or not l:
-            rows2.append((title, "-", "-", "-", "-", "-", "-", "-", "-"))
+            rows2.append((title, "-", "-", "-", "-", "-", "-", "-", "-", "-"))
             continue
         ratio = l["p99_ms"] / i["p99_ms"] if i["p99_ms"] else None
         ratios[tgt] = ratio
         rows2.append((title, f(i["p50_ms"], 2), f(i["p99_ms"], 2), f(l["p50_ms"], 2), f(l["p99_ms"], 2),
                       ("%.2fx" % ratio) if ratio else "-", "%s/%s" % (f(i["ok_per_s"]), f(l["ok_per_s"])),
                       "%d/%d" % (i["bytes_per_resp"], l["bytes_per_resp"]),
-                      "%d/%d" % (i["not_ok"] + l["not_ok"], i["errors"] + l["errors"])))
+                      "%d/%d" % (i["not_ok"] + l["not_ok"], i["errors"] + l["errors"]),
+                      "%s/%s" % (other(i), other(l))))
     table(p, hdr2, rows2)
+    if disturbed:
+        p("")
+        p("WARNING: %d window(s) marked ! ran while something else on the machine used more than %.2f cores (other CPU = "
+          "whole machine - server - this benchmark's own processes): those figures, and ratios built on them, are not "
+          "trustworthy; rerun when the box is quiet." % (len(disturbed), OTHER_CPU_LIMIT))
     p("")
     p("Targets (same run)")
     raw1 = raw.get("c1", {}).get("inserts_per_s")
     c1, c8 = by.get("write_c1"), by.get("write_c8")
     valid = lambda r: r is not None and r["not_ok"] == 0 and r["errors"] == 0 and r.get("store_check") == "ok"
+    noisy = lambda *rs: " (! disturbed window)" if any(r is not None and (r.get("other_cpu_cores") or 0) > OTHER_CPU_LIMIT
+                                                    for r in rs) else ""
     if raw1 and c1:
         x = c1["ok_per_s"] / raw1
         p("  creates/s 1 client / raw GPKG insert/s          %6.2fx   target >= 0.7          %s%s" % (
-            x, "PASS" if x >= 0.7 and valid(c1) else "MISS", "" if valid(c1) else " (row invalid: non-201/errors/store count)"))
+            x, "PASS" if x >= 0.7 and valid(c1) else "MISS", ("" if valid(c1) else " (row invalid: non-201/errors/store count)")
+            + noisy(c1, raw.get("c1"))))
     if raw1 and c8:
         x = c8["ok_per_s"] / raw1
         word = "well above" if x >= 2 else ("above" if x > 1.2 else ("about equal" if x >= 0.8 else "below"))
         p("  creates/s 8 clients / raw GPKG insert/s         %6.2fx   target: well above 1x  %s (ratio only)%s" % (
-            x, word, "" if valid(c8) else " (row invalid)"))
+            x, word, ("" if valid(c8) else " (row invalid)") + noisy(c8, raw.get("c1"))))
     if raw1 and by.get("write_c1_grown"):
         g = by["write_c1_grown"]
         p("  creates/s 1 client, grown layer / raw           %6.2fx   (services layer %s features; info)" % (
@@ -433,7 +517,8 @@ def report(results, meta_path):
             i, l = by[("read_idle", tgt)], by[("read_loaded", tgt)]
             bad = i["not_ok"] + l["not_ok"] + i["errors"] + l["errors"]
             p("  read p99 under 8 writers / idle, %-14s %6.2fx   target <= 2            %s%s" % (
-                title, ratios[tgt], "PASS" if ratios[tgt] <= 2 and not bad else "MISS", " (non-200/errors)" if bad else ""))
+                title, ratios[tgt], "PASS" if ratios[tgt] <= 2 and not bad else "MISS", (" (non-200/errors)" if bad else "")
+                + noisy(i, l)))
     notes = meta.get("notes") or []
     if meta.get("store_after"):
         notes = notes + [meta["store_after"]]
@@ -461,11 +546,22 @@ def main():
     r.add_argument("--pid", required=True); r.add_argument("--run", required=True); r.add_argument("--out", required=True)
     r.add_argument("-d", type=int, default=10); r.add_argument("--warm", type=int, default=2)
     r.add_argument("--read-delay-ms", type=int, default=2)
+    q = sub.add_parser("quiet", help="wait (bounded) until the machine is nearly idle")
+    q.add_argument("--max-wait", type=float, default=30)
     rp = sub.add_parser("report")
     rp.add_argument("results"); rp.add_argument("meta", nargs="?")
     a = ap.parse_args()
     if a.cmd == "run":
         return run(a)
+    if a.cmd == "quiet":
+        waited, busy = wait_quiet(a.max_wait)
+        if busy < 0.3:
+            print("  machine quiet (%.2f cores busy over 1 s) after %.0f s" % (busy, waited))
+        else:
+            print("  WARNING: the machine is still busy (%.2f cores over 1 s) after %.0f s; measuring anyway (see 'other CPU')"
+                  % (busy, waited))
+            print("  busiest processes: " + ", ".join(busiest()))
+        return 0
     if a.cmd == "report":
         return report(a.results, a.meta) or 0
     ap.print_help()

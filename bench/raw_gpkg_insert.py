@@ -27,7 +27,7 @@ Latency = BEGIN to COMMIT returned (for c8 this includes waiting for the write l
 committed transactions / wall time of the timed window. A --warm unrecorded window runs first.
 Prints one line per mode and appends a JSON record to --out. The copy is removed at the end.
 """
-import argparse, hashlib, json, os, random, sqlite3, struct, sys, threading, time
+import argparse, hashlib, json, os, random, resource, sqlite3, struct, sys, threading, time
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -85,6 +85,13 @@ def connect(path):
     con.execute("PRAGMA synchronous=FULL")
     sync = con.execute("PRAGMA synchronous").fetchone()[0]
     return con, {"journal_mode": jm, "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(sync, sync)}
+
+
+def host_busy_ticks():
+    """Busy ticks of the whole machine (all CPUs): total - idle - iowait, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - (v[4] if len(v) > 4 else 0)
 
 
 def pct(sorted_v, q):
@@ -176,11 +183,17 @@ def run_mode(path, table, mode, seconds, warm):
     if warm > 0:
         time.sleep(warm)
     phase["record"] = True
+    h0 = host_busy_ticks()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     time.sleep(seconds)
     phase["stop"] = True
     # a transaction in flight when the window closes still counts for latency but not for the rate
     wall = time.perf_counter() - t0
+    host = round((host_busy_ticks() - h0) / os.sysconf("SC_CLK_TCK") / wall, 2)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    own = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / wall
+    other = round(max(0.0, host - own), 2)  # cores used by anything but this process: someone else on the box
     for t in ts:
         t.join(BUSY_TIMEOUT_S + 5)
     counts = [len(l) for l in lat]
@@ -192,7 +205,8 @@ def run_mode(path, table, mode, seconds, warm):
                inserts=n, inserts_per_s=round(n_window / wall, 1) if wall else 0.0,
                p50_ms=round(pct(allv, 50) * 1000, 3), p99_ms=round(pct(allv, 99) * 1000, 3),
                max_ms=round(allv[-1] * 1000, 3) if allv else 0.0, errors=sum(errs), error_samples=err_msgs,
-               per_thread=counts if threads > 1 else None, pragmas=pragmas, audit_row=audit,
+               per_thread=counts if threads > 1 else None, pragmas=pragmas, audit_row=audit, host_cpu_cores=host,
+               own_cpu_cores=round(own, 2), other_cpu_cores=other,
                geometry="GeoPackage blob (GP header, srs 4326, WKB Point), R-tree + feature-count triggers active",
                ts=time.strftime("%Y-%m-%dT%H:%M:%S"))
     for w in workers:
@@ -250,8 +264,8 @@ def main():
                 with open(a.out, "a") as f:
                     f.write(json.dumps(rec) + "\n")
             print("  raw GPKG %-9s %2d conn  %8.1f inserts/s  p50 %7.3f ms  p99 %8.3f ms  max %8.2f ms  %6d commits  "
-                  "errors %d  %s%s" % (mode, rec["threads"], rec["inserts_per_s"], rec["p50_ms"], rec["p99_ms"],
-                                       rec["max_ms"], rec["inserts"], rec["errors"],
+                  "errors %d  CPU own %.2f other %.2f  %s%s" % (mode, rec["threads"], rec["inserts_per_s"], rec["p50_ms"], rec["p99_ms"],
+                                       rec["max_ms"], rec["inserts"], rec["errors"], rec["own_cpu_cores"], rec["other_cpu_cores"],
                                        "journal_mode=%s synchronous=%s" % (rec["pragmas"]["journal_mode"], rec["pragmas"]["synchronous"]),
                                        ("  per connection %s" % rec["per_thread"]) if rec["per_thread"] else ""), flush=True)
     finally:

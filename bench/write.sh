@@ -7,6 +7,7 @@
 #   BUILD=/dir ...                        where to build (default ${TMPDIR:-/tmp}/bench-write-build)
 #   D=20 WARM=3 ...                       seconds per measurement / unrecorded warm-up before each
 #   READ_DELAY_MS=2                       think time of each paced reader between two requests
+#   QUIET_WAIT=45 (QUICK: 10)             wait at most that long for other work on the box to calm down
 #   CMAKE_ARGS="-D..."                    extra cmake configure arguments for that build
 #   SKIP_SETUP=1                          do not check/install the Debian packages (bench/setup.sh)
 #   KEEP_SERVER=1                         leave crisismap running (pid in $WD/crisismap.pid)
@@ -25,15 +26,20 @@ PY=${PY:-python3}
 if [ "${QUICK:-0}" = 1 ]; then D=${D:-3}; WARM=${WARM:-1}; MODE="QUICK (${D} s per measurement, ${WARM} s warm-up)"
 else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s warm-up)"; fi
 READ_DELAY_MS=${READ_DELAY_MS:-2}
+if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; else QUIET_WAIT=${QUIET_WAIT:-45}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$W/write-results-$STAMP.txt; LOG=$W/write-log-$STAMP.txt
 STORE=$WD/store/crisismap.gpkg; OUT=$WD/results.jsonl
+# The server runs as a byte-identical copy of the binary under this name: on this shared box other
+# people's scripts stop "crisismap" processes by name, which killed the benchmark's server mid-run.
+SRV_NAME=cmbench-server
 
 mkdir -p "$W"
 exec > >(trap '' INT TERM HUP; exec tee -a "$LOG") 2>&1   # tee outlives Ctrl-C: the cleanup is logged too
 
 T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)   # the box is shared: say how busy it was when we started
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
 die() { echo "write.sh: $*" >&2; exit 1; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -43,7 +49,7 @@ stop_server() {
     local f=$WD/crisismap.pid p
     [ -f "$f" ] || return 0
     p=$(cat "$f")
-    if alive "$p" && grep -q crisismap "/proc/$p/comm" 2>/dev/null; then
+    if alive "$p" && grep -qx "$SRV_NAME" "/proc/$p/comm" 2>/dev/null; then
         kill -TERM "$p" 2>/dev/null || true
         for _ in $(seq 100); do alive "$p" || break; sleep 0.1; done
         alive "$p" && { echo "crisismap (pid $p) did not stop within 10 s of SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
@@ -118,7 +124,10 @@ echo "config: $WD/crisismap.json (bench/config/crisismap.json with absolute path
 
 # ---------------------------------------------------------------- 4. crisismap
 say "start crisismap (127.0.0.1 port 0)"
-"$PY" "$HERE/start_crisismap.py" --bin "$BIN" --config "$WD/crisismap.json" --store "$STORE" \
+mkdir -p "$WD/bin"; cp "$BIN" "$WD/bin/$SRV_NAME"
+cmp -s "$BIN" "$WD/bin/$SRV_NAME" || die "copy of $BIN differs"
+echo "server binary: $WD/bin/$SRV_NAME (byte-identical copy of $BIN, so that stopping processes named crisismap elsewhere does not stop it)"
+"$PY" "$HERE/start_crisismap.py" --bin "$WD/bin/$SRV_NAME" --config "$WD/crisismap.json" --store "$STORE" \
     --log "$WD/crisismap.log" --out "$WD/startup.json" --timeout 120 || { tail -20 "$WD/crisismap.log" 2>/dev/null; die "crisismap did not start"; }
 CM_PID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$WD/startup.json")
 CM_PORT=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WD/startup.json")
@@ -127,17 +136,22 @@ CM=http://127.0.0.1:$CM_PORT
 echo "healthz: $(curl -s --max-time 5 "$CM/healthz" | head -c 300)"
 
 # ---------------------------------------------------------------- 5. raw GeoPackage inserts, same disk
+say "wait for a quiet machine (at most ${QUIET_WAIT} s)"
+"$PY" "$HERE/bench_write.py" quiet --max-wait "$QUIET_WAIT"
+
 say "raw GeoPackage inserts (python sqlite3, WAL + synchronous=FULL), ${D} s per mode, in $WD/raw"
 : > "$OUT"
 timeout -k 5 $(( 3 * (D + WARM) + 90 )) "$PY" "$HERE/raw_gpkg_insert.py" --src "$STORE" --dir "$WD/raw" \
     --table services -d "$D" --warm 1 --modes c1,c8,c1_audit --out "$OUT" || die "raw_gpkg_insert.py failed"
+alive "$CM_PID" || die "crisismap (pid $CM_PID) stopped while idle; its log ends: $(tail -1 "$WD/crisismap.log") (not sent by this script)"
 
 # ---------------------------------------------------------------- 6. crisismap writes and reads
 say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
 timeout -k 5 $(( 6 * (D + WARM) + 4 * D + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
     --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" \
-    || die "bench_write.py failed"
-alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; see $WD/crisismap.log"
+    || { alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
+         die "bench_write.py failed"; }
+alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
 
 # ---------------------------------------------------------------- 7. what the server acknowledged is on disk
 say "stop crisismap, count the store's rows on disk"
@@ -161,7 +175,7 @@ echo "$STORE_AFTER"
 # ---------------------------------------------------------------- 8. report
 say "report"
 export STAMP MODE BIN REPO WD STORE_AFTER VMHWM D WARM READ_DELAY_MS CM_PID
-export HOSTDESC="$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
+export HOSTDESC="$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${CRISISMAP:-}" ]; then CMVER="$BIN (given with CRISISMAP=; checkout at"; else CMVER="$BIN (Release build of"; fi
 CMVER="$CMVER $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
 [ -z "$(git -C "$REPO" status --porcelain -- . ':!bench' 2>/dev/null || true)" ] || CMVER="$CMVER + uncommitted changes"
@@ -189,7 +203,10 @@ meta = dict(stamp=e["STAMP"], mode=e["MODE"], host=e["HOSTDESC"], crisismap=e["C
                 "the cost of a create grows with the layer: compare the 'rows before->after' column; the 'grown layer' row "
                 "repeats the 1-client measurement at the end of the run.",
                 "reads: 3 readers at once (wrk -t1 -c1 each, %s ms think time), idle and while a wrk -t2 -c8 creator runs; "
-                "load generator and server share the 2 cores, as in the read benchmark." % e["READ_DELAY_MS"],
+                "load generator and server share the 2 cores, as in the read benchmark. 'other CPU' = busy cores of the whole "
+                "machine in the window minus the server and this benchmark's own processes (someone else's work on the "
+                "shared box, plus kernel I/O threads); '!' above 0.6 cores: that window is not trustworthy."
+                % e["READ_DELAY_MS"],
                 "server VmHWM at the end: %s kB; startup %s ms" % (e.get("VMHWM") or "?", st.get("startup_ms")),
             ])
 print(json.dumps(meta))

@@ -4,7 +4,8 @@
 # then in the release build. Ends with ctest's summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
+bash scripts/web-vendor.sh
 jobs=$(nproc)
 
 echo "== sanitizer build (ASan + UBSan) =="

@@ -80,6 +80,11 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
     if ((s = text_of(root, "description", &out->description, err)) != CM_OK) goto out;
     const char *attribution = json_string_value(json_object_get(root, "attribution"));
     out->attribution = strdup(attribution ? attribution : "© OpenStreetMap contributors");
+    const json_t *tiles = json_object_get(root, "tiles");
+    const char *turl = json_string_value(json_object_get(tiles, "url"));
+    const char *tattr = json_string_value(json_object_get(tiles, "attribution"));
+    out->tiles_url = strdup(turl ? turl : "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
+    out->tiles_attribution = strdup(tattr ? tattr : "© OpenStreetMap contributors");
     const char *listen = json_string_value(json_object_get(root, "listen"));
     out->listen = strdup(listen ? listen : "127.0.0.1:8080");
     char host[64];
@@ -172,6 +177,8 @@ void cm_config_release(cm_config *cfg) {
     free(cfg->description.en);
     free(cfg->description.ar);
     free(cfg->attribution);
+    free(cfg->tiles_url);
+    free(cfg->tiles_attribution);
     free(cfg->listen);
     free(cfg->store_path);
     free(cfg->layers_path);

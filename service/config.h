@@ -19,6 +19,8 @@ typedef struct cm_config {
     char *path;
     cm_text title, description;
     char *attribution;
+    char *tiles_url;         /* base-map tiles for the pages ({z}/{x}/{y}) */
+    char *tiles_attribution;
     char *listen;      /* HOST:PORT */
     char *store_path;  /* resolved */
     char *layers_path; /* resolved */

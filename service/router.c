@@ -25,6 +25,8 @@ static void handle_item(cm_request *req, cm_response *resp) {
 
 static const cm_route routes[] = {
     {"/", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_web_get},
+    {"/operator", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_web_get},
+    {"/api/whoami", CM_METHOD_GET, "GET, OPTIONS", handle_whoami_get},
     {"/healthz", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_health_get},
     {"/api", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_landing_get},
     {"/api/", CM_METHOD_GET | CM_METHOD_HEAD, READ_ONLY, handle_landing_get},

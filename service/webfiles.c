@@ -77,7 +77,11 @@ static cm_status walk(cm_webfiles *w, const char *fs_dir, const char *url_dir, i
     cm_status s = CM_OK;
     struct dirent *e;
     while (s == CM_OK && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
+        /* Hidden files and npm's tree are never served; what the pages need from npm is
+         * copied into web/vendor by scripts/web-vendor.sh. */
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "node_modules") == 0 || strcmp(e->d_name, "package.json") == 0 ||
+            strcmp(e->d_name, "package-lock.json") == 0 || strcmp(e->d_name, "tests") == 0)
+            continue;
         char fs_path[1024], url_path[1024];
         if ((size_t)snprintf(fs_path, sizeof fs_path, "%s/%s", fs_dir, e->d_name) >= sizeof fs_path ||
             (size_t)snprintf(url_path, sizeof url_path, "%s/%s", url_dir, e->d_name) >= sizeof url_path)

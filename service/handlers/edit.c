@@ -269,14 +269,39 @@ static void finish_audit(cm_request *req, cm_response *resp, cm_edit *e) {
     resp->cache_control = "no-store";
 }
 
+void handle_whoami_get(cm_request *req, cm_response *resp) {
+    cm_token_set *set;
+    const cm_token *tok;
+    if (cm_auth_authenticate(req, resp, &set, &tok) != CM_OK) return;
+    json_t *layers = json_array();
+    for (size_t i = 0; i < req->srv->store->n; i++) {
+        const cm_layer_def *def = req->srv->store->layers[i].def;
+        if (cm_token_may_edit(tok, def->id, def->editing == CM_EDIT_REFERENCE)) json_array_append_new(layers, json_string(def->id));
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:o}", "name", tok->name, "role", cm_role_name(tok->role), "may_edit", layers);
+    cm_token_set_unref(set);
+    cm_handlers_send_json(resp, doc, "application/json");
+    resp->cache_control = "no-store";
+}
+
 void handle_audit_list(cm_request *req, cm_response *resp) {
     cm_token_set *set;
     const cm_token *tok;
     if (cm_auth_authenticate(req, resp, &set, &tok) != CM_OK) return;
+    /* Admins read the whole log; an operator reads the history of one feature of a layer
+     * it may edit (the console shows it next to the feature). */
     bool admin = tok->role == CM_ROLE_ADMIN;
+    const char *collection = NULL, *feature = NULL;
+    for (size_t i = 0; i < req->n_args; i++) {
+        if (!strcmp(req->args[i].key, "collection")) collection = req->args[i].value;
+        if (!strcmp(req->args[i].key, "feature")) feature = req->args[i].value;
+    }
+    const cm_layer *scope = collection ? cm_store_find(req->srv->store, collection) : NULL;
+    bool allowed = admin || (scope && feature && cm_token_may_edit(tok, scope->def->id, scope->def->editing == CM_EDIT_REFERENCE));
     cm_token_set_unref(set);
-    if (!admin) {
-        cm_response_error(resp, CM_ERR_FORBIDDEN, "Authorization", "the audit log is for admin tokens");
+    if (!allowed) {
+        cm_response_error(resp, CM_ERR_FORBIDDEN, "Authorization",
+                          "the audit log is for admin tokens; operators may read one feature's history (collection and feature)");
         return;
     }
     cm_edit *e = cm_request_edit(req);

@@ -21,6 +21,7 @@ void handle_item_replace(cm_request *req, cm_response *resp);
 void handle_item_update(cm_request *req, cm_response *resp);
 void handle_item_delete(cm_request *req, cm_response *resp);
 void handle_audit_list(cm_request *req, cm_response *resp);
+void handle_whoami_get(cm_request *req, cm_response *resp);
 void handle_changes_get(cm_request *req, cm_response *resp);
 void handle_health_get(cm_request *req, cm_response *resp);
 void handle_web_get(cm_request *req, cm_response *resp);

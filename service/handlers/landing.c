@@ -34,9 +34,10 @@ void handle_landing_get(cm_request *req, cm_response *resp) {
     json_array_append_new(links, cm_handlers_link(req, "/api/collections", "data", "application/json",
                                                   "The crisis layers"));
     json_array_append_new(links, cm_handlers_link(req, "/", "alternate", "text/html", "The map"));
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "title", cfg->title.en, "title_ar", cfg->title.ar,
-                            "description", cfg->description.en, "description_ar", cfg->description.ar, "attribution",
-                            cfg->attribution, "links", links);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s}}", "title", cfg->title.en, "title_ar",
+                            cfg->title.ar, "description", cfg->description.en, "description_ar", cfg->description.ar,
+                            "attribution", cfg->attribution, "links", links, "map", "tiles", cfg->tiles_url,
+                            "tiles_attribution", cfg->tiles_attribution);
     cm_handlers_send_json(resp, doc, "application/json");
 }
 

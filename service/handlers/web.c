@@ -4,7 +4,9 @@
 #include "handlers.h"
 
 void handle_web_get(cm_request *req, cm_response *resp) {
-    const char *path = strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
+    const char *path = req->path;
+    if (strcmp(path, "/") == 0) path = "/index.html";
+    else if (strcmp(path, "/operator") == 0) path = "/operator.html";
     const cm_webfile *f = req->srv->web ? cm_webfiles_find(req->srv->web, path) : NULL;
     if (!f) {
         cm_response_error(resp, CM_ERR_NOT_FOUND, "path", "no resource at %.200s", req->path);
