@@ -2,7 +2,8 @@
 """crisismap write benchmark: durable creates/s with 1 and 8 clients, and read latency while writers run.
 
 usage: bench_write.py run --base http://127.0.0.1:PORT --token-file F --pid PID --run DIR --out RESULTS.jsonl
-                          [-d 10] [--warm 2] [--read-delay-ms 2]
+                          [-d 10] [--warm 2] [--read-delay-ms 2] [--retries 1]
+       bench_write.py quiet [--max-wait 30]      (wait, bounded, until the machine is nearly idle)
        bench_write.py report RESULTS.jsonl META.json
 
 Python standard library + wrk (Debian). Every load is a wrk run bounded by -d plus a hard `timeout`.
@@ -26,6 +27,9 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      readers, ends 1 s after them); the creator's rate over its whole run is recorded too.
   6. creates, 1 client, again at the end: same as 2, on the layer grown by the run (crisismap rebuilds the
      layer's snapshot on every commit, so the per-create cost depends on the layer size).
+CPU is accounted per window: the server's process tree, this script and its wrk processes, the whole machine;
+"other" = machine - server - ours. The box is shared: a phase whose window saw more than OTHER_CPU_LIMIT cores
+of other work is run once more (--retries) and flagged "!" in the report if it stays disturbed.
 Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c8, read_idle,
 read_loaded, write_during_reads, write_c1_grown; plus preflight).
 
@@ -389,13 +393,25 @@ def run(a):
     print("-- preflight")
     preflight(a, token, paths)
     print("-- creates (wrk + Lua POST, %d s each after %d s unrecorded warm-up)" % (a.d, a.warm))
-    write_phase(a, "write_c1", 1, 1, env, "POST create, 1 client")
-    write_phase(a, "write_c8", 8, 2, env, "POST create, 8 clients")
+
+    def retried(fn, *args):
+        """Run a phase; once more (up to --retries) when someone else's work disturbed its window.
+        Every attempt stays in --out; the report uses the last record of each measurement."""
+        for attempt in range(1 + a.retries):
+            res = fn(*args)
+            worst = max((r.get("other_cpu_cores") or 0) for r in (res if isinstance(res, list) else [res]))
+            if worst <= OTHER_CPU_LIMIT or attempt == a.retries:
+                return res
+            print("  (that window was disturbed: %.2f cores used by other work; waiting for a quiet box, then once more)" % worst)
+            wait_quiet(15)
+
+    retried(write_phase, a, "write_c1", 1, 1, env, "POST create, 1 client")
+    retried(write_phase, a, "write_c8", 8, 2, env, "POST create, 8 clients")
     print("-- reads: 3 paced readers at once (wrk -t1 -c1 each, %d ms think time), %d s" % (a.read_delay_ms, a.d))
-    read_phase(a, "read_idle", env, readers, False)
-    read_phase(a, "read_loaded", env, readers, True)
+    retried(read_phase, a, "read_idle", env, readers, False)
+    retried(read_phase, a, "read_loaded", env, readers, True)
     print("-- creates, 1 client, on the grown layer")
-    write_phase(a, "write_c1_grown", 1, 1, env, "POST create, 1 client, grown")
+    retried(write_phase, a, "write_c1_grown", 1, 1, env, "POST create, 1 client, grown")
     return 0
 
 
@@ -546,6 +562,7 @@ def main():
     r.add_argument("--pid", required=True); r.add_argument("--run", required=True); r.add_argument("--out", required=True)
     r.add_argument("-d", type=int, default=10); r.add_argument("--warm", type=int, default=2)
     r.add_argument("--read-delay-ms", type=int, default=2)
+    r.add_argument("--retries", type=int, default=1, help="repeat a phase disturbed by other work at most this often")
     q = sub.add_parser("quiet", help="wait (bounded) until the machine is nearly idle")
     q.add_argument("--max-wait", type=float, default=30)
     rp = sub.add_parser("report")
