@@ -2,7 +2,7 @@
 """Raw GeoPackage insert rate: the peer figure crisismap's creates are compared with, measured in the same run.
 
 usage: raw_gpkg_insert.py --src STORE.gpkg --dir DIR [--table services] [-d 10] [--warm 1]
-                          [--modes c1,c8,c1_audit] [--out results.jsonl]
+                          [--modes c1,c8,c1_audit] [--out results.jsonl] [--retries 1] [--deadline EPOCH]
 
 Copies the GeoPackage --src (SQLite online backup, read-only on the source) to DIR/raw-insert.gpkg —
 put DIR on the same disk as the crisismap store — and inserts single rows into --table (a copy of the
@@ -229,6 +229,7 @@ def main():
     ap.add_argument("--out", default="")
     ap.add_argument("--retries", type=int, default=1,
                     help="run a mode once more when other work on the machine used > %.1f cores in its window" % OTHER_CPU_LIMIT)
+    ap.add_argument("--deadline", type=float, default=0, help="epoch seconds: no repeat that would end after it")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     db = os.path.join(a.dir, "raw-insert.gpkg")
@@ -277,7 +278,8 @@ def main():
                                        rec["max_ms"], rec["inserts"], rec["errors"], rec["own_cpu_cores"], rec["other_cpu_cores"],
                                        "journal_mode=%s synchronous=%s" % (rec["pragmas"]["journal_mode"], rec["pragmas"]["synchronous"]),
                                        ("  per connection %s" % rec["per_thread"]) if rec["per_thread"] else ""), flush=True)
-            if rec["other_cpu_cores"] > OTHER_CPU_LIMIT and attempt < a.retries:
+            fits = not a.deadline or time.time() + (a.warm + a.d + 3) * (len(todo) + 1) < a.deadline
+            if rec["other_cpu_cores"] > OTHER_CPU_LIMIT and attempt < a.retries and fits:
                 print("  (that window was disturbed: %.2f cores used by other work; once more)" % rec["other_cpu_cores"])
                 time.sleep(2)
                 todo.insert(0, (mode, attempt + 1))

@@ -7,7 +7,9 @@
 #   BUILD=/dir ...                        where to build (default ${TMPDIR:-/tmp}/bench-write-build)
 #   D=20 WARM=3 ...                       seconds per measurement / unrecorded warm-up before each
 #   READ_DELAY_MS=2                       think time of each paced reader between two requests
-#   QUIET_WAIT=45 (QUICK: 10)             wait at most that long for other work on the box to calm down
+#   QUIET_WAIT=30 (QUICK: 10)             wait at most that long for other work on the box to calm down
+#   BUDGET=300 (QUICK: 90)                seconds from the start of the measurements (after the build): a
+#                                         window disturbed by other work is repeated once only within it
 #   CMAKE_ARGS="-D..."                    extra cmake configure arguments for that build
 #   SKIP_SETUP=1                          do not check/install the Debian packages (bench/setup.sh)
 #   KEEP_SERVER=1                         leave crisismap running (pid in $WD/crisismap.pid)
@@ -26,7 +28,7 @@ PY=${PY:-python3}
 if [ "${QUICK:-0}" = 1 ]; then D=${D:-3}; WARM=${WARM:-1}; MODE="QUICK (${D} s per measurement, ${WARM} s warm-up)"
 else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s warm-up)"; fi
 READ_DELAY_MS=${READ_DELAY_MS:-2}
-if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; else QUIET_WAIT=${QUIET_WAIT:-45}; fi
+if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-90}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-300}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$W/write-results-$STAMP.txt; LOG=$W/write-log-$STAMP.txt
@@ -136,19 +138,22 @@ CM=http://127.0.0.1:$CM_PORT
 echo "healthz: $(curl -s --max-time 5 "$CM/healthz" | head -c 300)"
 
 # ---------------------------------------------------------------- 5. raw GeoPackage inserts, same disk
+DEADLINE=$(( $(date +%s) + BUDGET - 15 ))   # the budget counts from here; 15 s for stopping and the report
 say "wait for a quiet machine (at most ${QUIET_WAIT} s)"
 "$PY" "$HERE/bench_write.py" quiet --max-wait "$QUIET_WAIT"
 
 say "raw GeoPackage inserts (python sqlite3, WAL + synchronous=FULL), ${D} s per mode, in $WD/raw"
 : > "$OUT"
-timeout -k 5 $(( 3 * (D + WARM) + 90 )) "$PY" "$HERE/raw_gpkg_insert.py" --src "$STORE" --dir "$WD/raw" \
-    --table services -d "$D" --warm 1 --modes c1,c8,c1_audit --out "$OUT" || die "raw_gpkg_insert.py failed"
+# the repeats leave room for the crisismap phases (~ 5 x (D + WARM + 6) s)
+timeout -k 5 $(( 6 * (D + 3) + 90 )) "$PY" "$HERE/raw_gpkg_insert.py" --src "$STORE" --dir "$WD/raw" \
+    --table services -d "$D" --warm 1 --modes c1,c8,c1_audit --out "$OUT" \
+    --deadline $(( DEADLINE - 5 * (D + WARM + 6) )) || die "raw_gpkg_insert.py failed"
 alive "$CM_PID" || die "crisismap (pid $CM_PID) stopped while idle; its log ends: $(tail -1 "$WD/crisismap.log") (not sent by this script)"
 
 # ---------------------------------------------------------------- 6. crisismap writes and reads
 say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
-timeout -k 5 $(( 6 * (D + WARM) + 4 * D + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
-    --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" \
+timeout -k 5 $(( 2 * (5 * D + 4 * WARM + 1) + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
+    --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" --deadline "$DEADLINE" \
     || { alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
          die "bench_write.py failed"; }
 alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"

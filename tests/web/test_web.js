@@ -110,6 +110,18 @@ async function main() {
     const items = await page.locator('#list-closures .cm-list-item').count();
     check(items > 0, 'the list view shows active closures without the map (' + items + ')');
 
+    // --- nearest first when the visitor shares a location ---
+    const geoCtx = await browser.newContext({ viewport: { width: 1280, height: 860 }, geolocation: { latitude: 43.7285, longitude: 7.4160 },
+      permissions: ['geolocation'] });
+    const geo = await geoCtx.newPage();
+    await geo.goto(srv.url + '/');
+    await geo.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+    await geo.click('#locate');
+    await geo.waitForSelector('#list-services .cm-list-distance', { timeout: 5000 }).catch(() => {});
+    const km = await geo.$$eval('#list-services .cm-list-distance', (els) => els.map((e) => parseFloat(e.textContent)));
+    check(km.length > 5 && km.every((v, i) => i === 0 || km[i - 1] <= v), 'sharing a location sorts open services nearest first', km.slice(0, 5));
+    await geoCtx.close();
+
     // --- operator: sign in, draw a closure; an open residents' page shows it within 2 s ---
     const op = await newPage('en');
     await op.goto(srv.url + '/operator');
@@ -130,6 +142,10 @@ async function main() {
     await op.mouse.dblclick(pts[2][0], pts[2][1]);
     await op.waitForSelector('#editor:not([hidden])', { timeout: 5000 });
     await op.fill('#f-name', 'Live test closure');
+    await op.click('#save'); // no reason yet: the API's error appears next to that field
+    const reasonError = await op.waitForFunction(() => document.querySelector('.field-error[data-field="properties.reason"]').textContent.length > 0,
+      null, { timeout: 5000 }).then(() => true, () => false);
+    check(reasonError, 'an API error appears next to the field it names (reason)');
     await op.selectOption('#f-reason', 'flood');
     await op.selectOption('#f-severity', 'full');
     await op.click('#save');
