@@ -89,20 +89,12 @@ bool cm_datetime_parse(const char *s, int64_t *out_ms) {
 }
 
 size_t cm_datetime_format(int64_t ms, char *out) {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int64_t rem_ms = ms - secs * 1000;
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t sod = secs - days * 86400;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    int n;
-    if (rem_ms)
-        n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)rem_ms);
-    else
-        n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    int y, mo, d, h, mi;
+    double sec;
+    cm_datetime_split(ms, &y, &mo, &d, &h, &mi, &sec);
+    int whole = (int)sec, frac_ms = (int)(ms - (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) * 1000);
+    int n = frac_ms ? snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, whole, frac_ms)
+                    : snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, whole);
     return n > 0 ? (size_t)n : 0;
 }
 

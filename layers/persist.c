@@ -289,29 +289,6 @@ static void set_value(OGRFeatureH f, int fi, const cm_value *v) {
     }
 }
 
-cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geom *geom,
-                            const cm_value *values, int64_t *out_id, cm_error *err) {
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
-    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
-    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
-    OGRFeatureH f = OGR_F_Create(fd);
-    OGRGeometryH g = cm_ogr_from_geom(geom);
-    if (!f || (geom->type != CM_GEOM_NONE && !g)) {
-        OGR_F_Destroy(f);
-        OGR_G_DestroyGeometry(g);
-        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    }
-    OGR_F_SetGeometryDirectly(f, g);
-    for (size_t i = 0; i < def->n_props; i++) {
-        int fi = OGR_FD_GetFieldIndex(fd, def->props[i].name);
-        if (fi >= 0) set_value(f, fi, &values[i]);
-    }
-    OGRErr e = OGR_L_CreateFeature(lyr, f);
-    if (out_id) *out_id = OGR_F_GetFID(f);
-    OGR_F_Destroy(f);
-    return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, def->id);
-}
-
 static cm_status write_feature(cm_persist *p, const cm_layer_def *def, OGRFeatureH f, const cm_geom *geom,
                                const cm_value *values, cm_error *err) {
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(GDALDatasetGetLayerByName(p->ds, def->id));
@@ -325,17 +302,29 @@ static cm_status write_feature(cm_persist *p, const cm_layer_def *def, OGRFeatur
     return CM_OK;
 }
 
-cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
-                                    const cm_value *values, cm_error *err) {
+/* Writes a new row; id < 0 lets the table choose it. */
+static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                            const cm_value *values, int64_t *out_id, cm_error *err) {
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
     if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
     if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    OGR_F_SetFID(f, id);
+    if (id >= 0) OGR_F_SetFID(f, id);
     cm_status s = write_feature(p, def, f, geom, values, err);
     if (s == CM_OK && OGR_L_CreateFeature(lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
+    if (s == CM_OK && out_id) *out_id = OGR_F_GetFID(f);
     OGR_F_Destroy(f);
     return s;
+}
+
+cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geom *geom, const cm_value *values,
+                            int64_t *out_id, cm_error *err) {
+    return insert_row(p, def, -1, geom, values, out_id, err);
+}
+
+cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
+                                    const cm_value *values, cm_error *err) {
+    return insert_row(p, def, id, geom, values, NULL, err);
 }
 
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,

@@ -74,11 +74,8 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
 }
 
 void handle_changes_get(cm_request *req, cm_response *resp) {
-    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
-    if (!layer) {
-        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
-        return;
-    }
+    cm_layer *layer = cm_handlers_layer(req, resp);
+    if (!layer) return;
     long since = 0, limit = CHANGES_DEFAULT_LIMIT;
     for (size_t i = 0; i < req->n_args; i++) {
         const char *k = req->args[i].key, *v = req->args[i].value;

@@ -66,12 +66,7 @@ static json_t *collection_doc(const cm_request *req, cm_layer *layer) {
 }
 
 void handle_collections_list(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    if (!cm_handlers_plain_query(req, resp)) return;
     json_t *list = json_array();
     for (size_t i = 0; i < req->srv->store->n; i++)
         json_array_append_new(list, collection_doc(req, &req->srv->store->layers[i]));
@@ -81,17 +76,8 @@ void handle_collections_list(cm_request *req, cm_response *resp) {
 }
 
 void handle_collection_get(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
-    if (!layer) {
-        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
-        return;
-    }
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    cm_layer *layer = cm_handlers_layer(req, resp);
+    if (!layer || !cm_handlers_plain_query(req, resp)) return;
     cm_handlers_send_json(resp, collection_doc(req, layer), "application/json");
 }
 
@@ -99,17 +85,8 @@ void handle_collection_get(cm_request *req, cm_response *resp) {
  * collection as "describedby": GIS clients type their columns from it instead of guessing
  * from a first page where a column may be all null. */
 void handle_collection_schema_get(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
-    if (!layer) {
-        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
-        return;
-    }
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    cm_layer *layer = cm_handlers_layer(req, resp);
+    if (!layer || !cm_handlers_plain_query(req, resp)) return;
     const cm_layer_def *def = layer->def;
     /* An integer column with values beyond 32 bits is left out: the schema language has
      * no 64-bit integer, and a client that read "integer" as 32-bit would truncate it;

@@ -28,3 +28,17 @@ json_t *cm_handlers_link(const cm_request *req, const char *path, const char *re
     if (l && title) json_object_set_new(l, "title", json_string(title));
     return l;
 }
+
+cm_layer *cm_handlers_layer(cm_request *req, cm_response *resp) {
+    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
+    if (!layer) cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
+    return layer;
+}
+
+bool cm_handlers_plain_query(cm_request *req, cm_response *resp) {
+    cm_error err;
+    cm_error_clear(&err);
+    if (cm_query_check_plain(req->args, req->n_args, &err) == CM_OK) return true;
+    cm_response_set_error(resp, &err);
+    return false;
+}

@@ -26,6 +26,11 @@ void handle_changes_get(cm_request *req, cm_response *resp);
 void handle_health_get(cm_request *req, cm_response *resp);
 void handle_web_get(cm_request *req, cm_response *resp);
 
+/* The layer named by the first path segment, or NULL with a 404 in resp. Borrowed. */
+cm_layer *cm_handlers_layer(cm_request *req, cm_response *resp);
+/* For resources that take no parameter but `f`: false with a 400 in resp otherwise. */
+bool cm_handlers_plain_query(cm_request *req, cm_response *resp);
+
 /* Shared by handlers: the query limits of the server's configuration. */
 cm_query_limits cm_handlers_limits(const cm_request *req);
 /* Serialises a jansson document into resp as JSON (steals doc). */

@@ -186,11 +186,8 @@ static struct timespec now_ts(void) {
 void handle_items_list(cm_request *req, cm_response *resp) {
     cm_error err;
     cm_error_clear(&err);
-    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
-    if (!layer) {
-        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
-        return;
-    }
+    cm_layer *layer = cm_handlers_layer(req, resp);
+    if (!layer) return;
     cm_query_limits lim = cm_handlers_limits(req);
     cm_items_query q;
     if (cm_query_parse_items(layer->def, req->args, req->n_args, &lim, &q, &err) != CM_OK) {
@@ -255,11 +252,8 @@ static bool parse_feature_id(const char *s, int64_t *out) {
 void handle_item_get(cm_request *req, cm_response *resp) {
     cm_error err;
     cm_error_clear(&err);
-    cm_layer *layer = cm_store_find(req->srv->store, req->captures[0]);
-    if (!layer) {
-        cm_response_error(resp, CM_ERR_NOT_FOUND, "collectionId", "no collection \"%.80s\"", req->captures[0]);
-        return;
-    }
+    cm_layer *layer = cm_handlers_layer(req, resp);
+    if (!layer) return;
     int64_t id;
     if (!parse_feature_id(req->captures[1], &id)) {
         cm_response_error(resp, CM_ERR_NOT_FOUND, "featureId", "no feature \"%.40s\" in %s", req->captures[1],

@@ -18,12 +18,7 @@ static const char *const conformance_classes[] = {
 };
 
 void handle_landing_get(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    if (!cm_handlers_plain_query(req, resp)) return;
     const cm_config *cfg = req->srv->cfg;
     json_t *links = json_array();
     json_array_append_new(links, cm_handlers_link(req, "/api", "self", "application/json", "This document"));
@@ -42,12 +37,7 @@ void handle_landing_get(cm_request *req, cm_response *resp) {
 }
 
 void handle_conformance_get(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    if (!cm_handlers_plain_query(req, resp)) return;
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof conformance_classes / sizeof *conformance_classes; i++)
         json_array_append_new(list, json_string(conformance_classes[i]));
@@ -146,12 +136,7 @@ static json_t *components(const cm_request *req) {
 }
 
 void handle_openapi_get(cm_request *req, cm_response *resp) {
-    cm_error err;
-    cm_error_clear(&err);
-    if (cm_query_check_plain(req->args, req->n_args, &err) != CM_OK) {
-        cm_response_set_error(resp, &err);
-        return;
-    }
+    if (!cm_handlers_plain_query(req, resp)) return;
     const cm_config *cfg = req->srv->cfg;
     char server_url[300];
     snprintf(server_url, sizeof server_url, "%s/api", req->base_url);
