@@ -57,22 +57,22 @@ die() { echo "live.sh: $*" >&2; exit 1; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 # ---------------------------------------------------------------- stop what we started (by pid only)
-stop_pid() {  # pidfile comm seconds-to-wait-after-TERM
+stop_pid() {  # pidfile comm-regex seconds-to-wait-after-TERM
     local f=$1 comm=$2 wait=$3 p
     [ -f "$f" ] || return 0
     p=$(cat "$f")
-    if alive "$p" && grep -qx "$comm" "/proc/$p/comm" 2>/dev/null; then
+    if alive "$p" && grep -qxE "$comm" "/proc/$p/comm" 2>/dev/null; then
         kill -TERM "$p" 2>/dev/null || true
         for _ in $(seq $((wait * 10))); do alive "$p" || break; sleep 0.1; done
         alive "$p" && { echo "$comm (pid $p) did not stop within $wait s of SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
     fi
     rm -f "$f"
 }
-stop_subs() { stop_pid "$WD/subs.pid" "$CLI_NAME" 10; }
+stop_subs() { stop_pid "$WD/subs.pid" "$CLI_NAME|timeout" 10; }   # the pid is timeout's (it passes TERM on)
 stop_server() { stop_pid "$WD/server.pid" "$SRV_NAME" 20; }
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT; trap '' INT TERM   # a second TERM (e.g. timeout(1) signals its whole process group) must not cut the cleanup short
     set +e
     stop_subs
     if [ "${KEEP_SERVER:-0}" = 1 ] && [ -f "$WD/server.pid" ]; then
@@ -266,7 +266,10 @@ for N in $NS; do
     fi
     check_server "$R"
     grep -v 'Failed to send the chunked response body\|^listening on\|features in .* layers loaded\|stopping (signal' "$WD/server-$R.log" | head -5 | sed 's/^/  server log: /' || true
-    [ "${KEEP_SERVER:-0}" = 1 ] && [ "$N" = "$LASTN" ] || stop_server
+    if ! { [ "${KEEP_SERVER:-0}" = 1 ] && [ "$N" = "$LASTN" ]; }; then
+        f=$(fds); t0=$(date +%s.%N); stop_server
+        echo "  server stopped (SIGTERM, with $f fds open) in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+    fi
 done
 
 # ---------------------------------------------------------------- report

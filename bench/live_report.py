@@ -74,11 +74,13 @@ def main():
             if r.get(k):
                 extra.append("%s %s" % (k, r[k]))
         print("  %6d subs: receive - POST sent p50/p99/max %s/%s/%s ms; lat p90 %s p99.9 %s; VmRSS after the burst %s MiB "
-              "(%s KiB/sub); client CPU %.2f s in the burst window%s"
+              "(%s KiB/sub); burst window %.2f s: client CPU %.2f s, whole host %.2f cores busy (%.2f not server/client)%s"
               % (n, f(r["send_p50_ms"], "%.2f"), f(r["send_p99_ms"], "%.2f"), f(r["send_max_ms"], "%.2f"),
                  f(r["lat_p90_ms"], "%.2f"), f(r["lat_p999_ms"], "%.2f"), f(r["rss_after_burst_kb"] / 1024),
                  f((r["rss_after_burst_kb"] - r["rss_before_kb"]) / r["connected"] if r["connected"] else None, "%.2f"),
-                 r["client_cpu_burst_s"], ("; " + ", ".join(extra)) if extra else ""))
+                 r["burst_window_s"], r["client_cpu_burst_s"], r["host_busy_cores"],
+                 r["host_busy_cores"] - (r["srv_cpu_burst_s"] + r["client_cpu_burst_s"]) / max(r["burst_window_s"], 1e-9),
+                 ("; " + ", ".join(extra)) if extra else ""))
         h = hold.get(n)
         if h:
             print("          held %.0f s during the reads: %d still connected at the end, %d closed by the server, "
@@ -87,21 +89,23 @@ def main():
     print()
     print("Reads while the subscribers stay connected (wrk -t%s -c%s, %s s + %s s warm-up each; 0 = no subscriber)"
           % (e.get("T_READ", "2"), e.get("C_READ", "50"), e.get("D", "?"), e.get("WARM", "?")))
-    print("%-34s %-7s %10s %8s %8s %11s %8s %10s" % ("request", "subs", "req/s", "p50 ms", "p99 ms", "non2xx/err",
+    print("%-16s %-7s %10s %8s %8s %11s %8s %10s" % ("request", "subs", "req/s", "p50 ms", "p99 ms", "non2xx/err",
                                                    "srv CPU", "vs 0 subs"))
-    for m, label in (("id", "feature by id  " + e.get("URL_ID", "")), ("bbox", "roads bbox")):
+    for m, label in (("id", "feature by id"), ("bbox", "roads bbox")):
         for n in ns:
             r = wrk.get((n, m))
             if not r:
-                print("%-34s %-7d %10s" % (label if n == ns[0] else "", n, "(failed)"))
+                print("%-16s %-7d %10s" % (label if n == ns[0] else "", n, "(failed)"))
                 continue
             base = wrk.get((0, m))
             ratio = "%.2fx" % (r["rps"] / base["rps"]) if base and base["rps"] and n else ""
-            print("%-34s %-7d %10.1f %8.2f %8.2f %11s %8s %10s"
+            print("%-16s %-7d %10.1f %8.2f %8.2f %11s %8s %10s"
                   % (label if n == ns[0] else "", n, r["rps"], r["p50_ms"], r["p99_ms"], "%d/%d" % (r["non2xx"], r["errors"]),
                      f(r.get("server_cpu_cores"), "%.2f"), ratio))
-    print("  bbox = %s (a layer nobody writes). Load generator, subscriber client and server share the 2 cores."
-          % e.get("URL_BBOX", ""))
+    print("  feature by id = %s; roads bbox = %s (a layer nobody writes); 'vs 0 subs' = req/s over the 0-subscriber row."
+          % (e.get("URL_ID", ""), e.get("URL_BBOX", "")))
+    print("  wrk, the (idle) subscriber client and the server share the 2 cores; single short windows on a shared box vary by "
+          "+-20-30 %%: repeat before reading much into a ratio.")
     for r in reap:
         print()
         print("Disconnect (after the %d-subscriber round): server fds %d held -> %d (%d before connecting); released %s; "

@@ -169,6 +169,19 @@ static double proc_cpu_s(void) { /* utime + stime of the whole server process */
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* busy jiffies (all CPUs, everything but idle and iowait) and the total, from /proc/stat */
+static void host_ticks(unsigned long long *busy, unsigned long long *total) {
+    unsigned long long v[10] = {0};
+    *busy = *total = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int k = 0; k < 8; k++) *total += v[k];
+        *busy = *total - v[3] - v[4];
+    }
+    fclose(f);
+}
+
 static double self_cpu_s(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -684,6 +697,8 @@ int main(int argc, char **argv) {
     phase = PH_BURST;
     long alive_before = alive_greeted();
     double srv_cpu0 = proc_cpu_s(), cli_cpu0 = self_cpu_s();
+    unsigned long long hb0, ht0, hb1, ht1;
+    host_ticks(&hb0, &ht0);
     int64_t tb0 = now_ns();
     pthread_t wt;
     if (o_writes > 0 && pthread_create(&wt, NULL, writer_main, NULL) != 0) die("pthread_create failed");
@@ -702,6 +717,10 @@ int main(int argc, char **argv) {
     int64_t tb1 = now_ns();
     if (o_writes > 0) pthread_join(wt, NULL);
     double srv_cpu = proc_cpu_s() - srv_cpu0, cli_cpu = self_cpu_s() - cli_cpu0;
+    host_ticks(&hb1, &ht1);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double host_busy = ht1 > ht0 ? (double)(hb1 - hb0) / (double)(ht1 - ht0) * (double)ncpu : -1;
+    double srv_cores = tb1 > tb0 ? srv_cpu / ((double)(tb1 - tb0) / 1e9) : 0, cli_cores = tb1 > tb0 ? cli_cpu / ((double)(tb1 - tb0) / 1e9) : 0;
     long rss2 = proc_kb("VmRSS");
     long alive_after = alive_greeted();
 
@@ -770,7 +789,9 @@ int main(int argc, char **argv) {
         printf("server VmRSS after the burst: %ld KiB (%+.2f KiB per subscriber vs before connecting)\n", rss2,
                n_greeted ? (double)(rss2 - rss0) / (double)n_greeted : 0.0);
     }
-    printf("burst window %.2f s: server CPU %.2f s, this client CPU %.2f s\n", (double)(tb1 - tb0) / 1e9, srv_cpu, cli_cpu);
+    printf("burst window %.2f s: server CPU %.2f s, this client CPU %.2f s; whole host busy %.2f of %ld cores "
+           "(other = %.2f cores: anything else running on the box)\n",
+           (double)(tb1 - tb0) / 1e9, srv_cpu, cli_cpu, host_busy, ncpu, host_busy - srv_cores - cli_cores);
     printf("LIVEJSON {\"subscribers\":%d,\"connected\":%ld,\"failed\":%ld,\"connect_errors\":%ld,\"non200\":%ld,\"timeouts\":%ld,"
            "\"status_503\":%ld,\"ramp_s\":%.3f,\"rss_before_kb\":%ld,\"rss_connected_kb\":%ld,\"rss_after_burst_kb\":%ld,"
            "\"fds_before\":%ld,\"fds_connected\":%ld,"
@@ -778,12 +799,12 @@ int main(int argc, char **argv) {
            "\"expected\":%ld,\"received\":%zu,\"missing\":%ld,\"duplicates\":%ld,\"out_of_order\":%ld,\"resets\":%ld,\"unexpected\":%ld,"
            "\"early\":%ld,\"lat_min_ms\":%.3f,\"lat_p50_ms\":%.3f,\"lat_p90_ms\":%.3f,\"lat_p99_ms\":%.3f,\"lat_p999_ms\":%.3f,\"lat_max_ms\":%.3f,"
            "\"send_p50_ms\":%.3f,\"send_p99_ms\":%.3f,\"send_max_ms\":%.3f,\"last_sub_p50_ms\":%.3f,\"last_sub_max_ms\":%.3f,\"closed_ramp\":%ld,\"closed_idle\":%ld,\"closed_burst\":%ld,"
-           "\"srv_cpu_burst_s\":%.2f,\"client_cpu_burst_s\":%.2f,\"writer_error\":\"%s\"}\n",
+           "\"srv_cpu_burst_s\":%.2f,\"client_cpu_burst_s\":%.2f,\"burst_window_s\":%.3f,\"host_busy_cores\":%.2f,\"writer_error\":\"%s\"}\n",
            o_n, n_greeted, n_failed, n_connect_err, n_bad_status, n_timeout, status_cnt[503], ramp_s, rss0, rss1, rss2, fds0, fds1,
            o_writes, n_ok, burst_s, pct_ms(rt, (size_t)n_ok, 50), pct_ms(rt, (size_t)n_ok, 99), pct_ms(rt, (size_t)n_ok, 100),
            expected, nl, missing, dups, out_of_order, resets, unexpected, early, nl ? (double)lat[0] / 1e6 : -1, pct_ms(lat, nl, 50),
            pct_ms(lat, nl, 90), pct_ms(lat, nl, 99), pct_ms(lat, nl, 99.9), pct_ms(lat, nl, 100), pct_ms(lat_s, nl, 50), pct_ms(lat_s, nl, 99), pct_ms(lat_s, nl, 100), pct_ms(last_lat, n_last, 50),
-           pct_ms(last_lat, n_last, 100), closed_in[PH_RAMP], closed_in[PH_IDLE], closed_in[PH_BURST], srv_cpu, cli_cpu,
+           pct_ms(last_lat, n_last, 100), closed_in[PH_RAMP], closed_in[PH_IDLE], closed_in[PH_BURST], srv_cpu, cli_cpu, (double)(tb1 - tb0) / 1e9, host_busy,
            writer_err[0] ? "see log" : "");
     fflush(stdout);
 
