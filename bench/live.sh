@@ -227,7 +227,7 @@ for N in $NS; do
     HOLD=$((4 * (D + WARM) + 300))   # upper bound; the client is stopped as soon as the reads are done
     CONNECT_S=$((60 + N / 100))
     timeout -k 5 $((CONNECT_S + 60 + HOLD)) "$WD/bin/$CLI_NAME" -p "${CM##*:}" -n "$N" -w "$WRITES" -T "$WD/token" \
-        --server-pid "$CM_PID" --batch "$BATCH" --connect-s "$CONNECT_S" --drain-s 20 --hold "$HOLD" --label "$R-" \
+        --server-pid "$CM_PID" --batch "$BATCH" --connect-s "$CONNECT_S" --drain-s 20 --hold "$HOLD" --heartbeat-s "$HEARTBEAT_S" --label "$R-" \
         > "$WD/run/subs-$N.out" 2>&1 &
     SUBS_PID=$!; echo "$SUBS_PID" > "$WD/subs.pid"
     t_wait=$(( $(date +%s) + CONNECT_S + 60 ))
@@ -245,7 +245,7 @@ for N in $NS; do
     FDS_HELD=$(fds); RSS_HELD=$(awk '/^VmRSS:/{print $2}' "/proc/$CM_PID/status")
     stop_subs; wait "$SUBS_PID" 2>/dev/null || true
     json_line HOLDJSON "$WD/run/subs-$N.out" "$R" "$N"
-    echo "  $(grep -m1 '^HOLDJSON' "$WD/run/subs-$N.out" || echo 'no HOLDJSON line')"
+    grep -m1 '^silence during the hold' "$WD/run/subs-$N.out" | sed 's/^/  /' || echo "  (the client printed no hold summary)"
     if [ "$REAP_CHECK" = 1 ] && [ "$N" = "$LASTN" ]; then
         # Subscribers closed by the client: how long does the server keep their connections (fds, memory)?
         BASE_FDS=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["fds_before"])' "$(grep -m1 '^LIVEJSON' "$WD/run/subs-$N.out" | cut -d' ' -f2-)")

@@ -84,8 +84,9 @@ def main():
         h = hold.get(n)
         if h:
             print("          held %.0f s during the reads: %d still connected at the end, %d closed by the server, "
-                  "%d heartbeats, %d events, %d resets received" % (h["hold_s"], h["alive_end"], h["closed_hold"],
-                                                                    h["heartbeats"], h["events"], h["resets"]))
+                  "%d heartbeats, %d events, %d resets received; longest silence %.1f s, %d subscribers silent > "
+                  "heartbeat_s + 1 s" % (h["hold_s"], h["alive_end"], h["closed_hold"], h["heartbeats"], h["events"],
+                                         h["resets"], h["max_silence_s"], h["silent_over_hb"]))
     print()
     print("Reads while the subscribers stay connected (wrk -t%s -c%s, %s s + %s s warm-up each; 0 = no subscriber)"
           % (e.get("T_READ", "2"), e.get("C_READ", "50"), e.get("D", "?"), e.get("WARM", "?")))
@@ -105,7 +106,7 @@ def main():
     print("  feature by id = %s; roads bbox = %s (a layer nobody writes); 'vs 0 subs' = req/s over the 0-subscriber row."
           % (e.get("URL_ID", ""), e.get("URL_BBOX", "")))
     print("  wrk, the (idle) subscriber client and the server share the 2 cores; single short windows on a shared box vary by "
-          "+-20-30 %%: repeat before reading much into a ratio.")
+          "+-20-30 %: repeat before reading much into a ratio.")
     for r in reap:
         print()
         print("Disconnect (after the %d-subscriber round): server fds %d held -> %d (%d before connecting); released %s; "

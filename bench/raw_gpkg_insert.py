@@ -25,7 +25,7 @@ modes:
             Informational; created only when the table cm_audit exists in the copy.
 Latency = BEGIN to COMMIT returned (for c8 this includes waiting for the write lock). inserts/s =
 committed transactions / wall time of the timed window. A --warm unrecorded window runs first.
-Prints one line per mode and appends a JSON record to --out (the report uses the last one per mode). CPU:
+Prints one line per mode and appends a JSON record to --out (the report uses the least disturbed one per mode). CPU:
 "own" = this process, "other" = the rest of the machine in the window (someone else's work, plus kernel
 threads flushing for our fsyncs); a mode whose "other" exceeds 0.6 cores is run once more (--retries).
 The copy is removed at the end.

@@ -68,13 +68,15 @@ typedef struct conn {
     int64_t t_open;
     int64_t ev_id, ev_seq, ev_fid;
     int64_t last_seq;
+    int64_t last_rx;   /* time of the last read() that returned bytes */
+    int64_t max_gap;   /* longest silence of this subscriber that ended in the hold phase (or was still open at its end) */
     char line[LINE_CAP];
 } conn;
 
 /* ---------------------------------------------------------------- options and global state */
 static const char *o_host = "127.0.0.1";
 static int o_port, o_n = 1000, o_writes = 100, o_batch = 256, o_settle_ms = 1000, o_server_pid;
-static double o_connect_s = 120, o_conn_timeout_s = 15, o_drain_s = 20, o_hold_s = 0;
+static double o_connect_s = 120, o_conn_timeout_s = 15, o_drain_s = 20, o_hold_s = 0, o_heartbeat_s = 15;
 static const char *o_token_file, *o_collections, *o_label = "";
 
 static conn *C;
@@ -469,6 +471,8 @@ static void on_event(uint32_t i, uint32_t events) {
             return;
         }
         if (r < 0) return;
+        if (phase == PH_HOLD && c->last_rx && t - c->last_rx > c->max_gap) c->max_gap = t - c->last_rx;
+        c->last_rx = t;
         if (c->st == C_HEADERS) {
             if (headers_feed((int)i, buf, (size_t)r, t) < 0) return;
         } else {
@@ -588,7 +592,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: sse_clients -p PORT [-n SUBSCRIBERS] [-w WRITES] [-T TOKEN_FILE] [--server-pid PID]\n"
             "         [--batch 256] [--settle-ms 1000] [--connect-s 120] [--conn-timeout-s 15] [--drain-s 20]\n"
-            "         [--hold S] [--collections services] [--label TEXT]\n"
+            "         [--hold S] [--heartbeat-s 15] [--collections services] [--label TEXT]\n"
             "  -n 0: no subscribers, only the write burst (POST round-trips). -w 0: no writes (needs no token).\n");
     exit(2);
 }
@@ -610,6 +614,7 @@ int main(int argc, char **argv) {
         else if (ARG("--conn-timeout-s")) o_conn_timeout_s = atof(v);
         else if (ARG("--drain-s")) o_drain_s = atof(v);
         else if (ARG("--hold")) o_hold_s = atof(v);
+        else if (ARG("--heartbeat-s")) o_heartbeat_s = atof(v);
         else if (ARG("--collections")) o_collections = v;
         else if (ARG("--label")) o_label = v;
         else usage();
@@ -816,9 +821,22 @@ int main(int argc, char **argv) {
         fflush(stdout);
         int64_t th0 = now_ns(), hold_end = th0 + (int64_t)(o_hold_s * 1e9);
         while (!g_stop && now_ns() < hold_end) poll_once(200);
-        printf("HOLDJSON {\"hold_s\":%.1f,\"alive_end\":%ld,\"closed_hold\":%ld,\"heartbeats\":%ld,\"events\":%ld,\"resets\":%ld,\"other_frames\":%ld,"
+        /* silences: the longest time a subscriber received no byte at all (heartbeats included) */
+        int64_t th1 = now_ns(), gmax = 0, lim = (int64_t)((o_heartbeat_s + 1) * 1e9);
+        long over = 0, alive = 0;
+        for (int i = 0; i < o_n; i++) {
+            conn *c = &C[i];
+            if (!c->greeted || c->st != C_BODY) continue;
+            alive++;
+            int64_t g = c->max_gap > th1 - c->last_rx ? c->max_gap : th1 - c->last_rx;
+            if (g > gmax) gmax = g;
+            if (g > lim) over++;
+        }
+        printf("silence during the hold (%.1f s): longest %.1f s without a byte; %ld of %ld subscribers went more than "
+               "heartbeat_s + 1 = %.0f s without one\n", (double)(th1 - th0) / 1e9, (double)gmax / 1e9, over, alive, o_heartbeat_s + 1);
+        printf("HOLDJSON {\"max_silence_s\":%.2f,\"silent_over_hb\":%ld,\"hold_s\":%.1f,\"alive_end\":%ld,\"closed_hold\":%ld,\"heartbeats\":%ld,\"events\":%ld,\"resets\":%ld,\"other_frames\":%ld,"
                "\"rss_end_kb\":%ld,\"fds_end\":%ld}\n",
-               (double)(now_ns() - th0) / 1e9, alive_greeted(), closed_in[PH_HOLD], heartbeats_in[PH_HOLD], unexpected - unexpected0,
+               (double)gmax / 1e9, over, (double)(now_ns() - th0) / 1e9, alive_greeted(), closed_in[PH_HOLD], heartbeats_in[PH_HOLD], unexpected - unexpected0,
                resets - resets0, frames_other - other0, proc_kb("VmRSS"), proc_fds());
         fflush(stdout);
     }

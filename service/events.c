@@ -14,7 +14,7 @@
 #include "request.h"
 #include "response.h"
 
-#define STREAM_BLOCK 4096
+#define STREAM_BLOCK 2048
 #define MAX_FILTER 16
 
 typedef struct event {
@@ -239,7 +239,9 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
         if (s->pending) break;
     }
     int64_t now = now_ms();
-    if (used == 0 && now - s->last_write_ms >= ev->cfg.heartbeat_ms - 50) {
+    /* Woken by a tick (or anything else) after half a heartbeat of silence: say something,
+     * so a stream is never silent much longer than heartbeat_s (proxies' idle timeouts). */
+    if (used == 0 && now - s->last_write_ms >= ev->cfg.heartbeat_ms / 2) {
         used = (size_t)snprintf(buf, max, ": heartbeat\n\n");
     }
     if (used == 0) {

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages, minus the one every closed live map causes. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    if (strstr(fmt, "Failed to send") || strstr(fmt, "no longer available")) return;
+    fputs("libmicrohttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *err) {
     snprintf(srv->host, sizeof srv->host, "%s", host);
     struct sockaddr_in sin;
@@ -291,8 +300,10 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
-        /* Connections are many (one per live map): keep each one's buffer pool small. */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
+        /* Connections are many (one per live map): keep each one's buffer pool small. It
+         * also bounds the request head, so max_url_bytes above this gets libmicrohttpd's 414. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 8192, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
@@ -301,8 +312,10 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_END, 0, NULL},
     };
     if (flags & MHD_USE_TLS) {
-        opts[7] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
-        opts[8] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
+        size_t end = 0;
+        while (opts[end].option != MHD_OPTION_END) end++;
+        opts[end] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
+        opts[end + 1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
     }
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!srv->daemon)
