@@ -18,33 +18,66 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, size_t n,
-                             cm_snapshot **out) {
-    *out = NULL;
-    cm_snapshot *s = calloc(1, sizeof *s);
+/* A feature's share of the layer version: sums of mixed hashes do not depend on order, so
+ * the version follows from the content alone and is updated per change. */
+static uint64_t mixed(const cm_feature *f) {
+    uint64_t x = f->hash + 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static void release_base(cm_index_base *b) {
+    if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+    for (size_t i = 0; i < b->n; i++) cm_feature_unref(b->feats[i]);
+    free(b->feats);
+    cm_spindex_destroy(b->index);
+    free(b);
+}
+
+static cm_index_base *build_base(cm_feature **features, size_t n) {
+    cm_index_base *b = calloc(1, sizeof *b);
     cm_bbox *boxes = malloc((n ? n : 1) * sizeof *boxes);
-    if (!s || !boxes) {
-        free(s);
+    if (b) b->feats = malloc((n ? n : 1) * sizeof *b->feats);
+    if (!b || !boxes || !b->feats) {
+        if (b) free(b->feats);
+        free(b);
         free(boxes);
-        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
-        free(features);
-        return CM_ERR_NOMEM;
+        return NULL;
     }
+    atomic_init(&b->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        boxes[i] = features[i]->bbox;
+        b->feats[i] = cm_feature_ref(features[i]);
+    }
+    b->n = n;
+    b->index = cm_spindex_create(boxes, n);
+    free(boxes);
+    if (!b->index) {
+        release_base(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Everything but the spatial index: order, extents, version. */
+static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features, size_t n) {
+    cm_snapshot *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
     atomic_init(&s->refs, 1);
     pthread_mutex_init(&s->cache_lock, NULL);
     s->def = def;
     s->features = features;
     s->n = n;
     s->built_ms = now_ms();
-    if (n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
-
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++) sorted = features[i - 1]->id < features[i]->id;
+    if (!sorted) qsort(features, n, sizeof *features, cmp_feature_id);
     s->extent = (cm_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
     s->t_min_ms = INT64_MAX;
     s->t_max_ms = INT64_MIN;
-    uint64_t version = CM_FNV_SEED;
     for (size_t i = 0; i < n; i++) {
         const cm_feature *f = features[i];
-        boxes[i] = f->bbox;
         if (f->bbox.min_lon <= f->bbox.max_lon) {
             if (f->bbox.min_lon < s->extent.min_lon) s->extent.min_lon = f->bbox.min_lon;
             if (f->bbox.min_lat < s->extent.min_lat) s->extent.min_lat = f->bbox.min_lat;
@@ -55,17 +88,91 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
         if (f->t_end_ms != INT64_MAX && f->t_end_ms > s->t_max_ms) s->t_max_ms = f->t_end_ms;
         if (f->t_start_ms != INT64_MIN && f->t_start_ms > s->t_max_ms) s->t_max_ms = f->t_start_ms;
         if (f->t_end_ms != INT64_MAX && f->t_end_ms < s->t_min_ms) s->t_min_ms = f->t_end_ms;
-        version = cm_hash_fnv1a(&f->hash, sizeof f->hash, version);
     }
-    s->version = cm_hash_fnv1a(def->id, strlen(def->id), version);
-    s->index = cm_spindex_create(boxes, n);
-    free(boxes);
-    if (!s->index) {
+    return s;
+}
+
+static void set_version(cm_snapshot *s) {
+    s->version = cm_hash_fnv1a(&s->hash_sum, sizeof s->hash_sum, cm_hash_fnv1a(s->def->id, strlen(s->def->id), CM_FNV_SEED));
+}
+
+cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, size_t n, cm_snapshot **out) {
+    *out = NULL;
+    cm_snapshot *s = new_snapshot(def, features, n);
+    if (!s) {
+        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
+        free(features);
+        return CM_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) s->hash_sum += mixed(features[i]);
+    set_version(s);
+    s->base = build_base(features, n);
+    if (!s->base) {
         cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
     }
     *out = s;
     return CM_OK;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
+                             size_t n_changed, cm_snapshot **out) {
+    *out = NULL;
+    cm_snapshot *s = new_snapshot(prev->def, features, n);
+    if (!s) {
+        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
+        free(features);
+        return CM_ERR_NOMEM;
+    }
+    /* The version: take out what the changed ids were, put in what they are. */
+    s->hash_sum = prev->hash_sum;
+    for (size_t i = 0; i < n_changed; i++) {
+        if (i > 0 && changed[i] == changed[i - 1]) continue;
+        ssize_t was = cm_snapshot_position(prev, changed[i]), is = cm_snapshot_position(s, changed[i]);
+        if (was >= 0) s->hash_sum -= mixed(prev->features[was]);
+        if (is >= 0) s->hash_sum += mixed(s->features[is]);
+    }
+    set_version(s);
+    size_t limit = n / 8 > 256 ? n / 8 : 256;
+    if (prev->n_overlay + n_changed > limit) {
+        s->base = build_base(features, n);
+    } else {
+        s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
+        if (s->overlay) {
+            memcpy(s->overlay, prev->overlay, prev->n_overlay * sizeof *s->overlay);
+            memcpy(s->overlay + prev->n_overlay, changed, n_changed * sizeof *s->overlay);
+            size_t m = prev->n_overlay + n_changed, k = 0;
+            qsort(s->overlay, m, sizeof *s->overlay, cmp_i64);
+            for (size_t i = 0; i < m; i++)
+                if (k == 0 || s->overlay[k - 1] != s->overlay[i]) s->overlay[k++] = s->overlay[i];
+            s->n_overlay = k;
+            s->base = prev->base;
+            atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
+        }
+    }
+    if (!s->base) {
+        cm_snapshot_unref(s);
+        return CM_ERR_NOMEM;
+    }
+    *out = s;
+    return CM_OK;
+}
+
+ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) {
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t v = s->features[mid]->id;
+        if (v == id) return (ssize_t)mid;
+        if (v < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
 }
 
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s) {
@@ -78,22 +185,16 @@ void cm_snapshot_unref(cm_snapshot *s) {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
     free(s->features);
-    cm_spindex_destroy(s->index);
+    release_base(s->base);
+    free(s->overlay);
     if (s->cache && s->cache_free) s->cache_free(s->cache);
     pthread_mutex_destroy(&s->cache_lock);
     free(s);
 }
 
 cm_feature *cm_snapshot_find(const cm_snapshot *s, int64_t id) {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int64_t v = s->features[mid]->id;
-        if (v == id) return s->features[mid];
-        if (v < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
+    ssize_t pos = cm_snapshot_position(s, id);
+    return pos >= 0 ? s->features[pos] : NULL;
 }
 
 cm_snapshot *cm_layer_acquire(cm_layer *l) {

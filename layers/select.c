@@ -49,14 +49,35 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
                 return CM_ERR_NOMEM;
         return CM_OK;
     }
-    cm_idlist cand = {0};
+    /* Candidates from the shared index that are still the indexed feature, plus every
+     * feature changed since the index was built (the overlay), as positions in s. */
+    cm_idlist hits = {0}, cand = {0};
     for (int b = 0; b < f->n_boxes; b++)
-        if (cm_spindex_query(s->index, &f->boxes[b], &cand) != CM_OK) {
-            cm_idlist_release(&cand);
+        if (cm_spindex_query(s->base->index, &f->boxes[b], &hits) != CM_OK) {
+            cm_idlist_release(&hits);
             return CM_ERR_NOMEM;
         }
-    if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
     cm_status st = CM_OK;
+    for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
+        const cm_feature *indexed = s->base->feats[hits.v[i]];
+        ssize_t pos = s->n_overlay ? cm_snapshot_position(s, indexed->id) : (ssize_t)hits.v[i];
+        if (pos >= 0 && s->features[pos] == indexed) st = cm_idlist_push(&cand, (uint32_t)pos);
+    }
+    cm_idlist_release(&hits);
+    for (size_t i = 0; i < s->n_overlay && st == CM_OK; i++) {
+        ssize_t pos = cm_snapshot_position(s, s->overlay[i]);
+        if (pos < 0) continue; /* deleted */
+        for (int b = 0; b < f->n_boxes; b++)
+            if (cm_bbox_intersects(&s->features[pos]->bbox, &f->boxes[b])) {
+                st = cm_idlist_push(&cand, (uint32_t)pos);
+                break;
+            }
+    }
+    if (st != CM_OK) {
+        cm_idlist_release(&cand);
+        return st;
+    }
+    if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
     for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
         if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */
         if (cm_select_matches(s, s->features[cand.v[i]], f)) st = cm_idlist_push(out, cand.v[i]);

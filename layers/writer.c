@@ -77,8 +77,11 @@ void cm_edit_release(cm_edit *e) {
 typedef struct working {
     cm_layer *layer;
     size_t layer_index;
-    cm_feature **arr; /* sorted by id; one reference per entry */
+    cm_snapshot *from; /* the published snapshot this copy started from */
+    cm_feature **arr;  /* sorted by id; one reference per entry */
     size_t n, cap;
+    int64_t *changed;  /* ids created, replaced or deleted in this batch */
+    size_t n_changed, cap_changed;
     int64_t next_id_at_start;
 } working;
 
@@ -113,9 +116,21 @@ static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
     for (size_t i = 0; i < snap->n; i++) wk->arr[i] = cm_feature_ref(snap->features[i]);
     wk->n = snap->n;
     wk->next_id_at_start = w->next_id[wk->layer_index];
-    cm_snapshot_unref(snap);
+    wk->from = snap;
     b->n++;
     return wk;
+}
+
+static bool note_change(working *wk, int64_t id) {
+    if (wk->n_changed == wk->cap_changed) {
+        size_t cap = wk->cap_changed ? wk->cap_changed * 2 : 16;
+        int64_t *grown = realloc(wk->changed, cap * sizeof *grown);
+        if (!grown) return false;
+        wk->changed = grown;
+        wk->cap_changed = cap;
+    }
+    wk->changed[wk->n_changed++] = id;
+    return true;
 }
 
 static ssize_t find_pos(const working *wk, int64_t id) {
@@ -157,11 +172,19 @@ static void working_remove(working *wk, size_t pos) {
     wk->n--;
 }
 
-static void batch_discard(cm_writer *w, batch *b) {
+static int cmp_ids(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
+static void batch_discard(cm_writer *w, batch *b, bool committed) {
     for (size_t i = 0; i < b->n; i++) {
         for (size_t k = 0; k < b->w[i].n; k++) cm_feature_unref(b->w[i].arr[k]);
         free(b->w[i].arr);
-        w->next_id[b->w[i].layer_index] = b->w[i].next_id_at_start;
+        free(b->w[i].changed);
+        cm_snapshot_unref(b->w[i].from);
+        if (!committed) w->next_id[b->w[i].layer_index] = b->w[i].next_id_at_start;
     }
     free(b->w);
     for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);
@@ -311,6 +334,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
             cm_feature *before = cm_feature_ref(cur);
             cm_status s = cm_persist_delete(w->persist, def, e->id, &e->err);
             if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
+            if (s == CM_OK && !note_change(wk, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
             if (s == CM_OK) working_remove(wk, (size_t)pos);
             /* The change list may point at `before` no longer; deletions carry no feature. */
             cm_feature_unref(before);
@@ -341,7 +365,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     }
     e->id = id;
     e->result = cm_feature_ref(f);
-    if (!working_put(wk, f)) {
+    if (!note_change(wk, id) || !working_put(wk, f)) {
         cm_feature_unref(f);
         return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     }
@@ -409,7 +433,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
         w->last_seq = seq0;
         memcpy(w->last_hash, hash0, sizeof hash0);
-        batch_discard(w, &b);
+        batch_discard(w, &b, false);
         for (cm_edit *e = edits; e; e = e->next) {
             if (e->kind == CM_EDIT_AUDIT_READ) continue;
             cm_feature_unref(e->result);
@@ -420,20 +444,20 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     } else {
         for (size_t i = 0; i < b.n; i++) {
             cm_snapshot *snap;
-            if (cm_snapshot_create(b.w[i].layer->def, b.w[i].arr, b.w[i].n, &snap) == CM_OK)
-                cm_layer_publish(b.w[i].layer, snap);
-            b.w[i].arr = NULL;
-            b.w[i].n = 0;
+            working *wk = &b.w[i];
+            if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
+            /* Only this thread publishes, so `from` is still the layer's current snapshot. */
+            if (cm_snapshot_derive(wk->from, wk->arr, wk->n, wk->changed, wk->n_changed, &snap) == CM_OK)
+                cm_layer_publish(wk->layer, snap);
+            wk->arr = NULL;
+            wk->n = 0;
         }
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
             if (e->kind != CM_EDIT_AUDIT_READ && e->err.status == CM_OK && k < b.n_audit) e->seq = b.audit[k++].seq;
-        free(b.w);
-        b.w = NULL;
-        b.n = 0;
-        batch_discard(w, &b);
+        batch_discard(w, &b, true);
     }
     for (cm_edit *e = edits; e;) {
         cm_edit *next = e->next;
