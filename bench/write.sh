@@ -75,6 +75,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# One write benchmark at a time: a second run would stop this one's server (same work dir), and two loads
+# on the same 2 cores corrupt each other's figures anyway. The lock goes with this shell (and its short-lived
+# children); the server and the Python drivers do not inherit it (subprocess closes descriptors).
+exec 9>"$W/write.lock"
+if ! flock -n 9; then
+    trap - EXIT
+    echo "write.sh: another write benchmark is running (lock $W/write.lock held); not starting a second one" >&2
+    exit 1
+fi
 stop_server   # a server left over by an earlier run that was killed hard
 rm -rf "$WD"; mkdir -p "$WD/store" "$WD/raw" "$WD/run"
 

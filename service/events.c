@@ -14,7 +14,7 @@
 #include "request.h"
 #include "response.h"
 
-#define STREAM_BLOCK 2048
+#define STREAM_BLOCK 1024
 #define MAX_FILTER 16
 
 typedef struct event {

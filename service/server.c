@@ -302,7 +302,7 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
         /* Connections are many (one per live map): keep each one's buffer pool small. It
          * also bounds the request head, so max_url_bytes above this gets libmicrohttpd's 414. */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 8192, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 4096, NULL},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},

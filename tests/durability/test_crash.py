@@ -19,7 +19,7 @@ from harness import Server  # noqa: E402
 ITEMS = "/api/collections/services/items"
 
 
-def writer(srv, token, k, rnd, acked, deleted, lock, stop):
+def writer(srv, token, k, rnd, acked, deleted, in_flight, lock, stop):
     mine = []  # (id, etag)
     j = 0
     while not stop.is_set():
@@ -45,11 +45,15 @@ def writer(srv, token, k, rnd, acked, deleted, lock, stop):
                     mine[i] = (fid, h["etag"])
             else:
                 fid, tag = mine.pop(rnd.randrange(len(mine)))
+                # Until its 204 arrives, a delete may or may not have been committed.
+                with lock:
+                    in_flight.add(fid)
                 s, _, _ = srv.send_json("DELETE", ITEMS + "/%d" % fid, token, headers={"If-Match": tag}, timeout=5)
                 if s == 204:
                     with lock:
                         acked.pop(fid, None)
                         deleted.add(fid)
+                        in_flight.discard(fid)
         except (OSError, ValueError):
             return  # the server is gone
 
@@ -62,12 +66,12 @@ def main():
     srv.make_demo_store()
     token = srv.token("crash-writer", "operator")
     failures, passed = [], 0
-    acked, deleted, lock = {}, set(), threading.Lock()
+    acked, deleted, in_flight, lock = {}, set(), set(), threading.Lock()
     try:
         for rnd_no in range(1, rounds + 1):
             srv.start()
             stop = threading.Event()
-            threads = [threading.Thread(target=writer, args=(srv, token, k, random.Random(rnd.random()), acked, deleted, lock, stop))
+            threads = [threading.Thread(target=writer, args=(srv, token, k, random.Random(rnd.random()), acked, deleted, in_flight, lock, stop))
                        for k in range(4)]
             for t in threads:
                 t.start()
@@ -81,6 +85,12 @@ def main():
             srv.start()
             missing, stale, resurrected = [], [], []
             with lock:
+                # A delete cut off by the kill leaves its feature either way; settle it now.
+                for fid in list(in_flight):
+                    if srv.get_json(ITEMS + "/%d" % fid)[0] == 404:
+                        acked.pop(fid, None)
+                        deleted.add(fid)
+                in_flight.clear()
                 items = list(acked.items())
                 gone = list(deleted)
             for fid, want in items:
