@@ -60,8 +60,36 @@ static cm_index_base *build_base(cm_feature **features, size_t n) {
     return b;
 }
 
-/* Everything but the spatial index: order, extents, version. */
-static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features, size_t n) {
+/* Widens s's spatial and temporal extents to take f in. */
+static void extend(cm_snapshot *s, const cm_feature *f) {
+    if (f->bbox.min_lon <= f->bbox.max_lon) {
+        if (f->bbox.min_lon < s->extent.min_lon) s->extent.min_lon = f->bbox.min_lon;
+        if (f->bbox.min_lat < s->extent.min_lat) s->extent.min_lat = f->bbox.min_lat;
+        if (f->bbox.max_lon > s->extent.max_lon) s->extent.max_lon = f->bbox.max_lon;
+        if (f->bbox.max_lat > s->extent.max_lat) s->extent.max_lat = f->bbox.max_lat;
+    }
+    if (f->t_start_ms != INT64_MIN && f->t_start_ms < s->t_min_ms) s->t_min_ms = f->t_start_ms;
+    if (f->t_end_ms != INT64_MAX && f->t_end_ms > s->t_max_ms) s->t_max_ms = f->t_end_ms;
+    if (f->t_start_ms != INT64_MIN && f->t_start_ms > s->t_max_ms) s->t_max_ms = f->t_start_ms;
+    if (f->t_end_ms != INT64_MAX && f->t_end_ms < s->t_min_ms) s->t_min_ms = f->t_end_ms;
+}
+
+static void reset_extents(cm_snapshot *s) {
+    s->extent = (cm_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    s->t_min_ms = INT64_MAX;
+    s->t_max_ms = INT64_MIN;
+}
+
+/* Does f reach the edge of s's extents (so taking it away may shrink them)? */
+static bool on_edge(const cm_snapshot *s, const cm_feature *f) {
+    return f->bbox.min_lon == s->extent.min_lon || f->bbox.min_lat == s->extent.min_lat ||
+           f->bbox.max_lon == s->extent.max_lon || f->bbox.max_lat == s->extent.max_lat ||
+           f->t_start_ms == s->t_min_ms || f->t_end_ms == s->t_max_ms || f->t_start_ms == s->t_max_ms ||
+           f->t_end_ms == s->t_min_ms;
+}
+
+/* Everything but the spatial index, extents and version. */
+static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features, size_t n, bool sorted) {
     cm_snapshot *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     atomic_init(&s->refs, 1);
@@ -70,25 +98,8 @@ static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features,
     s->features = features;
     s->n = n;
     s->built_ms = now_ms();
-    bool sorted = true;
-    for (size_t i = 1; i < n && sorted; i++) sorted = features[i - 1]->id < features[i]->id;
-    if (!sorted) qsort(features, n, sizeof *features, cmp_feature_id);
-    s->extent = (cm_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
-    s->t_min_ms = INT64_MAX;
-    s->t_max_ms = INT64_MIN;
-    for (size_t i = 0; i < n; i++) {
-        const cm_feature *f = features[i];
-        if (f->bbox.min_lon <= f->bbox.max_lon) {
-            if (f->bbox.min_lon < s->extent.min_lon) s->extent.min_lon = f->bbox.min_lon;
-            if (f->bbox.min_lat < s->extent.min_lat) s->extent.min_lat = f->bbox.min_lat;
-            if (f->bbox.max_lon > s->extent.max_lon) s->extent.max_lon = f->bbox.max_lon;
-            if (f->bbox.max_lat > s->extent.max_lat) s->extent.max_lat = f->bbox.max_lat;
-        }
-        if (f->t_start_ms != INT64_MIN && f->t_start_ms < s->t_min_ms) s->t_min_ms = f->t_start_ms;
-        if (f->t_end_ms != INT64_MAX && f->t_end_ms > s->t_max_ms) s->t_max_ms = f->t_end_ms;
-        if (f->t_start_ms != INT64_MIN && f->t_start_ms > s->t_max_ms) s->t_max_ms = f->t_start_ms;
-        if (f->t_end_ms != INT64_MAX && f->t_end_ms < s->t_min_ms) s->t_min_ms = f->t_end_ms;
-    }
+    if (!sorted && n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
+    reset_extents(s);
     return s;
 }
 
@@ -98,13 +109,16 @@ static void set_version(cm_snapshot *s) {
 
 cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, size_t n, cm_snapshot **out) {
     *out = NULL;
-    cm_snapshot *s = new_snapshot(def, features, n);
+    cm_snapshot *s = new_snapshot(def, features, n, false);
     if (!s) {
         for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
         free(features);
         return CM_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) s->hash_sum += mixed(features[i]);
+    for (size_t i = 0; i < n; i++) {
+        s->hash_sum += mixed(features[i]);
+        extend(s, features[i]);
+    }
     set_version(s);
     s->base = build_base(features, n);
     if (!s->base) {
@@ -123,19 +137,35 @@ static int cmp_i64(const void *a, const void *b) {
 cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
                              size_t n_changed, cm_snapshot **out) {
     *out = NULL;
-    cm_snapshot *s = new_snapshot(prev->def, features, n);
+    /* The writer hands over features in id order. */
+    cm_snapshot *s = new_snapshot(prev->def, features, n, true);
     if (!s) {
         for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
         free(features);
         return CM_ERR_NOMEM;
     }
-    /* The version: take out what the changed ids were, put in what they are. */
+    /* Version and extents: take out what the changed ids were, put in what they are. The
+     * extents only need a full pass when something that left touched their edge. */
     s->hash_sum = prev->hash_sum;
+    s->extent = prev->extent;
+    s->t_min_ms = prev->t_min_ms;
+    s->t_max_ms = prev->t_max_ms;
+    bool rescan = false;
     for (size_t i = 0; i < n_changed; i++) {
         if (i > 0 && changed[i] == changed[i - 1]) continue;
         ssize_t was = cm_snapshot_position(prev, changed[i]), is = cm_snapshot_position(s, changed[i]);
-        if (was >= 0) s->hash_sum -= mixed(prev->features[was]);
-        if (is >= 0) s->hash_sum += mixed(s->features[is]);
+        if (was >= 0) {
+            s->hash_sum -= mixed(prev->features[was]);
+            rescan |= on_edge(prev, prev->features[was]);
+        }
+        if (is >= 0) {
+            s->hash_sum += mixed(s->features[is]);
+            extend(s, s->features[is]);
+        }
+    }
+    if (rescan) {
+        reset_extents(s);
+        for (size_t i = 0; i < n; i++) extend(s, features[i]);
     }
     set_version(s);
     size_t limit = n / 8 > 256 ? n / 8 : 256;

@@ -1,6 +1,6 @@
 /* Unit tests for layers/layer.c and select.c: a snapshot derived by changes (shared index +
- * overlay) answers bbox queries exactly as a brute-force scan does, and its version equals
- * that of a snapshot built from scratch over the same content. */
+ * overlay) answers bbox queries exactly as a brute-force scan does, and its version and
+ * extent equal those of a snapshot built from scratch over the same content. */
 #include <stdlib.h>
 
 #include "../../layers/layer.h"
@@ -93,6 +93,8 @@ int main(void) {
         cm_snapshot *fresh;
         CHECK(cm_snapshot_create(def, copy, s->n, &fresh) == CM_OK);
         CHECK(fresh->version == s->version);
+        CHECK(fresh->extent.min_lon == s->extent.min_lon && fresh->extent.min_lat == s->extent.min_lat &&
+              fresh->extent.max_lon == s->extent.max_lon && fresh->extent.max_lat == s->extent.max_lat);
         cm_snapshot_unref(fresh);
     }
     CHECK(s->n_overlay < s->n); /* the overlay was folded into a rebuilt index along the way */
