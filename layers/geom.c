@@ -71,11 +71,6 @@ cm_bbox cm_geom_bbox(const cm_geom *g) {
     return b;
 }
 
-bool cm_bbox_intersects(const cm_bbox *a, const cm_bbox *b) {
-    return a->min_lon <= b->max_lon && b->min_lon <= a->max_lon && a->min_lat <= b->max_lat &&
-           b->min_lat <= a->max_lat;
-}
-
 static bool point_in_box(double x, double y, const cm_bbox *b) {
     return x >= b->min_lon && x <= b->max_lon && y >= b->min_lat && y <= b->max_lat;
 }

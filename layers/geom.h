@@ -50,7 +50,10 @@ cm_status cm_geom_copy(cm_geom *dst, const cm_geom *src);
 
 /* Envelope of g (an inverted box for an empty geometry). */
 cm_bbox cm_geom_bbox(const cm_geom *g);
-bool cm_bbox_intersects(const cm_bbox *a, const cm_bbox *b);
+static inline bool cm_bbox_intersects(const cm_bbox *a, const cm_bbox *b) {
+    return a->min_lon <= b->max_lon && b->min_lon <= a->max_lon && a->min_lat <= b->max_lat &&
+           b->min_lat <= a->max_lat;
+}
 
 /* True when g shares at least one point with the closed box b: the geometry itself, not
  * its envelope (a diagonal line whose envelope covers b's corner does not match). */

@@ -23,6 +23,26 @@ static bool value_equals(const cm_value *a, const cm_value *b) {
     return false;
 }
 
+/* The attribute and time tests of a filter. */
+static bool matches_attributes(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f) {
+    if (f->has_time && s->def->time_start >= 0) {
+        if (feat->t_end_ms < f->t_start_ms || feat->t_start_ms > f->t_end_ms) return false;
+    }
+    for (int i = 0; i < f->n_eq; i++)
+        if (!value_equals(&feat->values[f->eq[i].prop], &f->eq[i].value)) return false;
+    return true;
+}
+
+/* The exact test for a candidate whose envelope already meets one of the boxes: a point's
+ * envelope is the point, so only other geometries need the geometry test. */
+static bool matches_geometry(const cm_feature *feat, const cm_filter *f) {
+    for (int i = 0; i < f->n_boxes; i++)
+        if (cm_bbox_intersects(&feat->bbox, &f->boxes[i]) &&
+            (feat->geom.type == CM_GEOM_POINT || cm_geom_intersects_bbox(&feat->geom, &f->boxes[i])))
+            return true;
+    return false;
+}
+
 bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f) {
     if (f->has_time && s->def->time_start >= 0) {
         if (feat->t_end_ms < f->t_start_ms || feat->t_start_ms > f->t_end_ms) return false;
@@ -80,7 +100,8 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
     for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
         if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */
-        if (cm_select_matches(s, s->features[cand.v[i]], f)) st = cm_idlist_push(out, cand.v[i]);
+        const cm_feature *feat = s->features[cand.v[i]];
+        if (matches_attributes(s, feat, f) && matches_geometry(feat, f)) st = cm_idlist_push(out, cand.v[i]);
     }
     cm_idlist_release(&cand);
     return st;
