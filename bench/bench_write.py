@@ -25,8 +25,8 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      a map user sees, not how many reads the 2 cores can squeeze in beside the writers.
   5. reads, 8 writers   : the same readers while a wrk -t2 -c8 creator runs (started --warm s before the
      readers, ends 1 s after them); the creator's rate over its whole run is recorded too.
-  6. creates, 1 client, again at the end: same as 2, on the layer grown by the run (crisismap rebuilds the
-     layer's snapshot on every commit, so the per-create cost depends on the layer size).
+  6. creates, 1 client, again at the end: same as 2, on the layer grown by the run (each commit maintains the
+     layer's snapshot and spatial index, whose cost may depend on the layer size).
 CPU is accounted per window: the server's process tree, this script and its wrk processes, the whole machine;
 "other" = machine - server - ours. The box is shared: a phase whose window saw more than OTHER_CPU_LIMIT cores
 of other work is run once more (--retries) and flagged "!" in the report if it stays disturbed.

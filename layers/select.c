@@ -57,6 +57,22 @@ bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_fi
     return false;
 }
 
+/* Position in s of an indexed feature's id. The index was built over a sorted array that
+ * differs from s only by the overlay's ids, so the feature can only have moved by as many
+ * places as the overlay is long: search that window, not the whole layer. */
+static ssize_t position_near(const cm_snapshot *s, int64_t id, size_t entry) {
+    size_t r = s->n_overlay;
+    size_t lo = entry > r ? entry - r : 0, hi = entry + r + 1 < s->n ? entry + r + 1 : s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t v = s->features[mid]->id;
+        if (v == id) return (ssize_t)mid;
+        if (v < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -80,7 +96,7 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     cm_status st = CM_OK;
     for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
         const cm_feature *indexed = s->base->feats[hits.v[i]];
-        ssize_t pos = s->n_overlay ? cm_snapshot_position(s, indexed->id) : (ssize_t)hits.v[i];
+        ssize_t pos = s->n_overlay ? position_near(s, indexed->id, hits.v[i]) : (ssize_t)hits.v[i];
         if (pos >= 0 && s->features[pos] == indexed) st = cm_idlist_push(&cand, (uint32_t)pos);
     }
     cm_idlist_release(&hits);
