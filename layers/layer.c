@@ -174,8 +174,8 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
     } else {
         s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
         if (s->overlay) {
-            memcpy(s->overlay, prev->overlay, prev->n_overlay * sizeof *s->overlay);
-            memcpy(s->overlay + prev->n_overlay, changed, n_changed * sizeof *s->overlay);
+            if (prev->n_overlay) memcpy(s->overlay, prev->overlay, prev->n_overlay * sizeof *s->overlay);
+            if (n_changed) memcpy(s->overlay + prev->n_overlay, changed, n_changed * sizeof *s->overlay);
             size_t m = prev->n_overlay + n_changed, k = 0;
             qsort(s->overlay, m, sizeof *s->overlay, cmp_i64);
             for (size_t i = 0; i < m; i++)
