@@ -193,8 +193,10 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
     return CM_OK;
 }
 
-ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) {
-    size_t lo = 0, hi = s->n;
+ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
+
+ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi) {
+    if (hi > s->n) hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int64_t v = s->features[mid]->id;

@@ -63,6 +63,8 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
                              size_t n_changed, cm_snapshot **out);
 /* Position in s->features of the feature with this id, or -1. */
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id);
+/* The same, searching only positions [lo, hi) (clamped to the snapshot). */
+ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi);
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s);
 void cm_snapshot_unref(cm_snapshot *s); /* accepts NULL */
 

@@ -62,15 +62,7 @@ bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_fi
  * places as the overlay is long: search that window, not the whole layer. */
 static ssize_t position_near(const cm_snapshot *s, int64_t id, size_t entry) {
     size_t r = s->n_overlay;
-    size_t lo = entry > r ? entry - r : 0, hi = entry + r + 1 < s->n ? entry + r + 1 : s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int64_t v = s->features[mid]->id;
-        if (v == id) return (ssize_t)mid;
-        if (v < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return -1;
+    return cm_snapshot_position_in(s, id, entry > r ? entry - r : 0, entry + r + 1);
 }
 
 static int cmp_u32(const void *a, const void *b) {

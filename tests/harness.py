@@ -14,6 +14,25 @@ import tempfile
 import urllib.parse
 
 
+class Checks:
+    """Counts and prints test outcomes; `summary()` prints the closing line ctest shows."""
+
+    def __init__(self):
+        self.passed, self.failed = 0, []
+
+    def __call__(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok   " + what)
+        else:
+            self.failed.append(what)
+            print("FAIL %s %s" % (what, detail))
+
+    def summary(self):
+        print("%d passed, %d failed" % (self.passed, len(self.failed)))
+        return 1 if self.failed else 0
+
+
 def derived_config(source_dir, tmp_dir, **overrides):
     """Writes a copy of config/crisismap.json with absolute paths and the given top-level
     overrides (e.g. events={"max_streams": 3}) into tmp_dir; returns its path."""

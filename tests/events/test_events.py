@@ -14,20 +14,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Server, SSEClient, derived_config  # noqa: E402
+from harness import Checks, Server, SSEClient, derived_config  # noqa: E402
 
-failures, passed = [], 0
+check = Checks()
 ITEMS = "/api/collections/%s/items"
-
-
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL %s %s" % (what, detail))
 
 
 def point(name, kind="water"):
@@ -92,8 +82,7 @@ def main():
     finally:
         srv.stop()
         srv.cleanup()
-    print("%d passed, %d failed" % (passed, len(failures)))
-    return 1 if failures else 0
+    return check.summary()
 
 
 def run(srv, op):

@@ -15,20 +15,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Server  # noqa: E402
+from harness import Checks, Server  # noqa: E402
 
-failures = []
-passed = 0
-
-
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL %s %s" % (what, detail))
+check = Checks()
 
 
 ITEMS = "/api/collections/%s/items"
@@ -71,8 +60,7 @@ def main():
     finally:
         srv.stop()
         srv.cleanup()
-    print("%d passed, %d failed" % (passed, len(failures)))
-    return 1 if failures else 0
+    return check.summary()
 
 
 def run_all(srv, admin, op, op2, scoped, viewer):
