@@ -99,6 +99,8 @@ struct cm_request_state {
     struct MHD_Connection *conn;
     cm_buf body;
     bool body_too_large;
+    bool answered;    /* a response is queued already (the early 413) */
+    size_t discarded; /* body bytes dropped after the cap */
     bool has_edit;
     bool waiting;
     void (*finish)(cm_request *req, cm_response *resp, cm_edit *edit);
@@ -166,22 +168,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             char msg[128];
             snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
             st->body_too_large = true;
+            st->answered = true;
             return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
         }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
+        /* A body without Content-Length (chunked) can only be found too large on the way:
+         * the rest is discarded unread into memory and the 413 goes out at the end; a
+         * sender that keeps going far past the cap is cut off. */
         if (!st->body_too_large && !cm_buf_append(&st->body, upload_data, *upload_data_size)) {
             st->body_too_large = true;
-            *upload_data_size = 0;
-            char msg[128];
-            snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
-            return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
+            cm_buf_release(&st->body);
+        }
+        if (st->body_too_large) {
+            st->discarded += *upload_data_size;
+            if (st->discarded > 4 * (size_t)srv->cfg->max_body_bytes) return MHD_NO;
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (st->body_too_large) return MHD_YES; /* the 413 is queued already */
+    if (st->body_too_large) {
+        if (st->answered) return MHD_YES; /* the 413 was queued from the headers already */
+        char msg[128];
+        snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
+        st->answered = true;
+        return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
+    }
 
     cm_request req;
     memset(&req, 0, sizeof req);
