@@ -35,7 +35,7 @@
     $('signin').hidden = signed;
     $('who').hidden = !signed;
     $('signout').hidden = !signed;
-    if (signed) $('who').textContent = CM.t('signed_in_as', { name: st.who.name, role: st.who.role });
+    if (signed) $('who').textContent = CM.t('signed_in_as', { name: st.who.name, role: CM.t('role_' + st.who.role) });
     $('draw-closure').disabled = !(signed && st.who.may_edit.includes('closures'));
     $('draw-area').disabled = !(signed && st.who.may_edit.includes('blocked_areas'));
   }
