@@ -1,5 +1,6 @@
 /* layer.c — layer snapshots: sorting, envelope and temporal extents, the spatial index,
  * and the publish/acquire protocol. */
+#include "clock.h"
 #include "layer.h"
 
 #include <math.h>
@@ -10,12 +11,6 @@
 static int cmp_feature_id(const void *a, const void *b) {
     int64_t x = (*(cm_feature *const *)a)->id, y = (*(cm_feature *const *)b)->id;
     return (x > y) - (x < y);
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A feature's share of the layer version: sums of mixed hashes do not depend on order, so
@@ -97,7 +92,7 @@ static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features,
     s->def = def;
     s->features = features;
     s->n = n;
-    s->built_ms = now_ms();
+    s->built_ms = cm_clock_wall_ms();
     if (!sorted && n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
     reset_extents(s);
     return s;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "persist_internal.h"
 
 #define AUDIT_TABLE "cm_audit"
@@ -182,9 +183,7 @@ cm_status cm_persist_token_add(cm_persist *p, const char *name, cm_role role, co
     set_str(f, "role", cm_role_name(role));
     set_str(f, "layers", layers_csv && *layers_csv ? layers_csv : NULL);
     set_str(f, "hash", hex);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "created_ms"), (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "created_ms"), cm_clock_wall_ms());
     OGRErr e = OGR_L_CreateFeature(lyr, f);
     OGR_F_Destroy(f);
     return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, TOKENS_TABLE);

@@ -13,6 +13,7 @@
  *
  * INVARIANTS: feature ids are never reused: the next id of a layer starts above every id
  * in the table and in the audit log. Audit sequence numbers increase by one per change. */
+#include "clock.h"
 #include "writer.h"
 
 #include <inttypes.h>
@@ -56,12 +57,6 @@ struct cm_writer {
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void cm_edit_release(cm_edit *e) {
     cm_geom_release(&e->geom);
@@ -413,7 +408,7 @@ static void read_audit(cm_writer *w, cm_edit *e) {
 /* ---- batches ---- */
 
 static void process_batch(cm_writer *w, cm_edit *edits) {
-    int64_t now = now_ms();
+    int64_t now = cm_clock_wall_ms();
     batch b;
     memset(&b, 0, sizeof b);
     int64_t seq0 = w->last_seq;
@@ -481,7 +476,7 @@ static void free_internal_edit(cm_edit *e, void *cls) {
 }
 
 static void run_lifecycle(cm_writer *w) {
-    int64_t now = now_ms(), next = INT64_MAX;
+    int64_t now = cm_clock_wall_ms(), next = INT64_MAX;
     cm_edit *due = NULL, **tail = &due;
     for (size_t li = 0; li < w->store->n; li++) {
         cm_layer *layer = &w->store->layers[li];
@@ -533,7 +528,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         while (!w->head && !w->stopping) {
             int64_t until = w->next_timer_ms < w->next_token_reload_ms ? w->next_timer_ms : w->next_token_reload_ms;
-            if (now_ms() >= until) break;
+            if (cm_clock_wall_ms() >= until) break;
             struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
             pthread_cond_timedwait(&w->wake, &w->lock, &ts);
         }
@@ -542,7 +537,7 @@ static void *worker_main(void *arg) {
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->lock);
         if (edits) process_batch(w, edits);
-        int64_t now = now_ms();
+        int64_t now = cm_clock_wall_ms();
         if (edits || now >= w->next_timer_ms) run_lifecycle(w);
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
@@ -606,7 +601,7 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
     }
     reload_tokens(w);
     replay_changes(w, replay, err);
-    w->next_token_reload_ms = now_ms() + TOKEN_RELOAD_MS;
+    w->next_token_reload_ms = cm_clock_wall_ms() + TOKEN_RELOAD_MS;
     w->next_timer_ms = 0; /* first pass at once: statuses may have changed while stopped */
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_t ca;

@@ -1,4 +1,5 @@
 /* auth.c — bearer tokens and the failure throttle. */
+#include "../layers/clock.h"
 #include "auth.h"
 
 #include <microhttpd.h>
@@ -9,12 +10,6 @@
 
 #include "request.h"
 #include "response.h"
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void cm_auth_throttle_init(cm_auth_throttle *t) {
     memset(t, 0, sizeof *t);
@@ -31,7 +26,7 @@ static unsigned slot_of(const char *ip) {
 
 /* Seconds the address must still wait, 0 when it may try. */
 static int blocked_for(cm_auth_throttle *t, const char *ip) {
-    int64_t now = now_ms();
+    int64_t now = cm_clock_monotonic_ms();
     pthread_mutex_lock(&t->lock);
     unsigned i = slot_of(ip);
     int wait = 0;
@@ -42,7 +37,7 @@ static int blocked_for(cm_auth_throttle *t, const char *ip) {
 }
 
 static void record_failure(cm_auth_throttle *t, const char *ip) {
-    int64_t now = now_ms();
+    int64_t now = cm_clock_monotonic_ms();
     pthread_mutex_lock(&t->lock);
     unsigned i = slot_of(ip);
     /* A colliding address takes the slot over: the throttle errs towards letting through. */

@@ -1,5 +1,6 @@
 /* events.c — the change log, Server-Sent Events streams and their heartbeat.
  * See events.h for the design. */
+#include "../layers/clock.h"
 #include "events.h"
 
 #include <inttypes.h>
@@ -52,12 +53,6 @@ struct cm_events {
     pthread_t heartbeat;
     pthread_cond_t tick;
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char *cm_events_change_json(int64_t seq, const char *collection, const char *action, int64_t id, int64_t version,
                             const char *feature_json, size_t feature_len, size_t *len) {
@@ -202,7 +197,7 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
             free(s->pending);
             s->pending = NULL;
         }
-        s->last_write_ms = now_ms();
+        s->last_write_ms = cm_clock_monotonic_ms();
         return (ssize_t)n;
     }
     pthread_mutex_lock(&ev->lock);
@@ -238,7 +233,7 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
         s->next_seq = e->seq + 1;
         if (s->pending) break;
     }
-    int64_t now = now_ms();
+    int64_t now = cm_clock_monotonic_ms();
     /* Woken by a tick (or anything else) after half a heartbeat of silence: say something,
      * so a stream is never silent much longer than heartbeat_s (proxies' idle timeouts). */
     if (used == 0 && now - s->last_write_ms >= ev->cfg.heartbeat_ms / 2) {
@@ -380,7 +375,7 @@ void handle_events_get(cm_request *req, cm_response *resp) {
     }
     s->hub = ev;
     s->conn = req->conn;
-    s->last_write_ms = now_ms();
+    s->last_write_ms = cm_clock_monotonic_ms();
     pthread_mutex_lock(&ev->lock);
     if (resume >= 0) {
         s->next_seq = resume + 1;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../layers/clock.h"
 #include "../layers/crs.h"
 #include "request.h"
 #include "response.h"
@@ -336,9 +337,7 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
                             host, port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    srv->started_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    srv->started_ms = cm_clock_wall_ms();
     return CM_OK;
 }
 

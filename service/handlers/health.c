@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <time.h>
 
+#include "../../layers/clock.h"
 #include "handlers.h"
 
 void handle_health_get(cm_request *req, cm_response *resp) {
@@ -11,9 +12,7 @@ void handle_health_get(cm_request *req, cm_response *resp) {
         json_object_set_new(layers, s->def->id, json_integer((json_int_t)s->n));
         cm_snapshot_unref(s);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = cm_clock_wall_ms();
     json_t *doc = json_pack("{s:s, s:b, s:o, s:I}", "status", "ok", "store_open", 1, "layers", layers, "uptime_s",
                             (json_int_t)((now - req->srv->started_ms) / 1000));
     cm_handlers_send_json(resp, doc, "application/json");

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../../layers/buf.h"
+#include "../../layers/clock.h"
 #include "../../layers/datetime.h"
 #include "../../layers/geojson_write.h"
 #include "handlers.h"
@@ -177,12 +178,6 @@ static bool send_whole_layer(const cm_request *req, cm_snapshot *snap, const cm_
     return hit != NULL;
 }
 
-static struct timespec now_ts(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts;
-}
-
 void handle_items_list(cm_request *req, cm_response *resp) {
     cm_error err;
     cm_error_clear(&err);
@@ -225,10 +220,8 @@ void handle_items_list(cm_request *req, cm_response *resp) {
     }
     size_t from = (size_t)q.offset < matched ? (size_t)q.offset : matched;
     size_t to = from + (size_t)q.limit < matched ? from + (size_t)q.limit : matched;
-    struct timespec ts = now_ts();
     size_t len = 0;
-    char *body = build_page(req, snap, &q, all ? NULL : ids.v, matched, from, to,
-                            (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &len, &err);
+    char *body = build_page(req, snap, &q, all ? NULL : ids.v, matched, from, to, cm_clock_wall_ms(), &len, &err);
     cm_idlist_release(&ids);
     cm_snapshot_unref(snap);
     if (!body) {
