@@ -128,18 +128,8 @@ read -r PLO PHI < /proc/sys/net/ipv4/ip_local_port_range
 echo "somaxconn $(cat /proc/sys/net/core/somaxconn), ephemeral ports $PLO-$PHI, ramp-up: at most $BATCH connects in flight (server backlog 1024)"
 
 # ---------------------------------------------------------------- 3. binaries
-if [ -n "${CRISISMAP:-}" ]; then
-    BIN=$(readlink -f "$CRISISMAP"); [ -x "$BIN" ] || die "CRISISMAP=$CRISISMAP is not an executable"
-    echo "using CRISISMAP=$BIN"
-else
-    say "build crisismap (Release) in $BUILD"
-    # shellcheck disable=SC2086
-    if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} && cmake --build "$BUILD" -j2 --target crisismap; } >"$WD/build.log" 2>&1; then
-        tail -30 "$WD/build.log"; die "build failed (log: $WD/build.log); CRISISMAP=/path/to/crisismap measures an existing binary"
-    fi
-    BIN=$BUILD/crisismap
-    echo "built $BIN"
-fi
+. "$HERE/lib.sh"
+crisismap_binary
 cp "$BIN" "$WD/bin/$SRV_NAME"
 cmp -s "$BIN" "$WD/bin/$SRV_NAME" || die "copy of $BIN differs"
 echo "server binary: $WD/bin/$SRV_NAME (byte-identical copy of $BIN, so that stopping processes named crisismap elsewhere does not stop it)"

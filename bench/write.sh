@@ -97,18 +97,8 @@ fi
 for c in wrk curl timeout "$PY"; do command -v "$c" >/dev/null 2>&1 || die "missing $c (run bench/setup.sh)"; done
 
 # ---------------------------------------------------------------- 2. crisismap binary
-if [ -n "${CRISISMAP:-}" ]; then
-    BIN=$(readlink -f "$CRISISMAP"); [ -x "$BIN" ] || die "CRISISMAP=$CRISISMAP is not an executable"
-    echo "using CRISISMAP=$BIN"
-else
-    say "build crisismap (Release) in $BUILD"
-    # shellcheck disable=SC2086
-    if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} && cmake --build "$BUILD" -j2 --target crisismap; } >"$WD/build.log" 2>&1; then
-        tail -30 "$WD/build.log"; die "build failed (log: $WD/build.log); CRISISMAP=/path/to/crisismap measures an existing binary"
-    fi
-    BIN=$BUILD/crisismap
-    echo "built $BIN"
-fi
+. "$HERE/lib.sh"
+crisismap_binary
 
 # ---------------------------------------------------------------- 3. demo store, token, config
 say "demo store, operator token, config"

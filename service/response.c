@@ -34,6 +34,16 @@ void cm_response_set_body(cm_response *r, int status, const char *content_type, 
     r->len = len;
 }
 
+void cm_response_take_buf(cm_response *r, int status, const char *content_type, cm_buf *b) {
+    size_t len;
+    char *body = cm_buf_steal(b, &len);
+    if (!body) {
+        cm_response_error(r, CM_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    cm_response_set_body(r, status, content_type, body, len);
+}
+
 void cm_response_set_error(cm_response *r, const cm_error *err) {
     cm_buf b;
     cm_buf_init(&b, 4096);

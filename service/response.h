@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../layers/buf.h"
 #include "../layers/layer.h"
 #include "request.h"
 
@@ -33,8 +34,11 @@ typedef struct cm_response {
 } cm_response;
 
 void cm_response_init(cm_response *r);
-/* Gives r an owned body (steals body). */
+/* Gives r an owned body (steals body); status, type and body only (the ETag stays). */
 void cm_response_set_body(cm_response *r, int status, const char *content_type, char *body, size_t len);
+/* Gives r the bytes of b (emptied) as its body, or a 503 when b failed (over its maximum
+ * or out of memory). */
+void cm_response_take_buf(cm_response *r, int status, const char *content_type, cm_buf *b);
 /* A JSON error body from err: {"code","description","field"}. */
 void cm_response_set_error(cm_response *r, const cm_error *err);
 /* Shorthand for cm_error_set + cm_response_set_error. */

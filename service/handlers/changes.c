@@ -32,13 +32,7 @@ static void send_changes(cm_request *req, cm_response *resp, const char *collect
         cm_buf_printf(&b, ",{\"href\":\"%s/api/collections/%s/changes?since=%" PRId64 "\",\"rel\":\"next\",\"type\":\"application/json\"}",
                       req->base_url, collection, last);
     cm_buf_append_str(&b, "]}");
-    size_t len;
-    char *body = cm_buf_steal(&b, &len);
-    if (!body) {
-        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
-        return;
-    }
-    cm_response_set_body(resp, 200, "application/json", body, len);
+    cm_response_take_buf(resp, 200, "application/json", &b);
 }
 
 static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {

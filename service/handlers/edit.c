@@ -161,13 +161,8 @@ static void write_feature_body(cm_request *req, cm_response *resp, const cm_feat
     cm_buf_printf(&b, ",\"links\":[{\"href\":\"%s/api/collections/%s/items/%" PRId64
                       "\",\"rel\":\"self\",\"type\":\"application/geo+json\"}]}",
                   req->base_url, req->captures[0], f->id);
-    size_t len;
-    char *body = cm_buf_steal(&b, &len);
-    if (!body) {
-        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
-        return;
-    }
-    cm_response_set_body(resp, status, "application/geo+json", body, len);
+    cm_response_take_buf(resp, status, "application/geo+json", &b);
+    if (resp->status != status) return;
     snprintf(resp->etag, sizeof resp->etag, "f%016" PRIx64, f->hash);
     snprintf(resp->content_crs, sizeof resp->content_crs, "%s", CM_CRS84_URI);
     resp->cache_control = "no-store";

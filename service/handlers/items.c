@@ -228,10 +228,7 @@ void handle_items_list(cm_request *req, cm_response *resp) {
         cm_response_set_error(resp, &err);
         return;
     }
-    char etag[40];
-    memcpy(etag, resp->etag, sizeof etag);
     cm_response_set_body(resp, 200, "application/geo+json", body, len);
-    memcpy(resp->etag, etag, sizeof etag);
 }
 
 /* Feature ids are the store's integer keys; anything else cannot name a feature. */
@@ -292,14 +289,5 @@ void handle_item_get(cm_request *req, cm_response *resp) {
     cm_buf_append_char(&b, ',');
     write_link(&b, path, "collection", "application/json");
     cm_buf_append_str(&b, "]}");
-    size_t len;
-    char *body = cm_buf_steal(&b, &len);
-    if (!body) {
-        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
-        return;
-    }
-    char etag[40];
-    memcpy(etag, resp->etag, sizeof etag);
-    cm_response_set_body(resp, 200, "application/geo+json", body, len);
-    memcpy(resp->etag, etag, sizeof etag);
+    cm_response_take_buf(resp, 200, "application/geo+json", &b);
 }
