@@ -83,11 +83,31 @@ static bool on_edge(const cm_snapshot *s, const cm_feature *f) {
            f->t_end_ms == s->t_min_ms;
 }
 
+static void release_retired(cm_retired *r) {
+    /* A loop, not recursion: a reader that held an old snapshot through many changes
+     * frees a long chain at once. */
+    while (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        cm_retired *next = r->next;
+        for (size_t i = 0; i < r->n; i++) cm_feature_unref(r->feats[i]);
+        free(r->feats);
+        free(r);
+        r = next;
+    }
+}
+
 /* Everything but the spatial index, extents and version. */
 static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features, size_t n, bool sorted) {
     cm_snapshot *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    cm_retired *r = calloc(1, sizeof *r);
+    if (!s || !r) {
+        free(s);
+        free(r);
+        return NULL;
+    }
     atomic_init(&s->refs, 1);
+    atomic_init(&s->owns_live, true);
+    atomic_init(&r->refs, 1);
+    s->retired = r;
     pthread_mutex_init(&s->cache_lock, NULL);
     s->def = def;
     s->features = features;
@@ -124,21 +144,62 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
     return CM_OK;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+/* The union of two ascending id lists, ascending and without repeats, into out (room for
+ * na + nb): linear, as the overlay can reach an eighth of the layer. */
+static size_t merge_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb, int64_t *out) {
+    size_t i = 0, j = 0, k = 0;
+    while (i < na || j < nb) {
+        int64_t v = j >= nb || (i < na && a[i] <= b[j]) ? a[i++] : b[j++];
+        if (k == 0 || out[k - 1] != v) out[k++] = v;
+    }
+    return k;
 }
 
-cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
+static ssize_t position_in(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t v = a[mid]->id;
+        if (v == id) return (ssize_t)mid;
+        if (v < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+/* Releases the entries of a new array that prev does not share: a derive that failed. */
+static void release_new_entries(const cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
+                                size_t n_changed) {
+    for (size_t i = 0; i < n_changed; i++) {
+        if (i > 0 && changed[i] == changed[i - 1]) continue;
+        ssize_t is = position_in(features, changed[i], 0, n), was = cm_snapshot_position(prev, changed[i]);
+        if (is >= 0 && (was < 0 || prev->features[was] != features[is])) cm_feature_unref(features[is]);
+    }
+}
+
+cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
                              size_t n_changed, cm_snapshot **out) {
     *out = NULL;
-    /* The writer hands over features in id order. */
-    cm_snapshot *s = new_snapshot(prev->def, features, n, true);
-    if (!s) {
-        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
+    if (!atomic_load(&prev->owns_live)) { /* a second successor would free what the first holds */
+        release_new_entries(prev, features, n, changed, n_changed);
         free(features);
+        return CM_ERR_INTERNAL;
+    }
+    /* The writer hands over features in id order. Everything that can fail comes before
+     * prev is touched. */
+    cm_snapshot *s = new_snapshot(prev->def, features, n, true);
+    cm_feature **leaving = malloc((n_changed ? n_changed : 1) * sizeof *leaving);
+    if (!s || !leaving) {
+        release_new_entries(prev, features, n, changed, n_changed);
+        if (s) {
+            atomic_store(&s->owns_live, false);
+            cm_snapshot_unref(s);
+        } else {
+            free(features);
+        }
+        free(leaving);
         return CM_ERR_NOMEM;
     }
+    size_t n_leaving = 0;
     /* Version and extents: take out what the changed ids were, put in what they are. The
      * extents only need a full pass when something that left touched their edge. */
     s->hash_sum = prev->hash_sum;
@@ -152,6 +213,7 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
         if (was >= 0) {
             s->hash_sum -= mixed(prev->features[was]);
             rescan |= on_edge(prev, prev->features[was]);
+            if (is < 0 || s->features[is] != prev->features[was]) leaving[n_leaving++] = prev->features[was];
         }
         if (is >= 0) {
             s->hash_sum += mixed(s->features[is]);
@@ -169,21 +231,26 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
     } else {
         s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
         if (s->overlay) {
-            if (prev->n_overlay) memcpy(s->overlay, prev->overlay, prev->n_overlay * sizeof *s->overlay);
-            if (n_changed) memcpy(s->overlay + prev->n_overlay, changed, n_changed * sizeof *s->overlay);
-            size_t m = prev->n_overlay + n_changed, k = 0;
-            qsort(s->overlay, m, sizeof *s->overlay, cmp_i64);
-            for (size_t i = 0; i < m; i++)
-                if (k == 0 || s->overlay[k - 1] != s->overlay[i]) s->overlay[k++] = s->overlay[i];
-            s->n_overlay = k;
+            s->n_overlay = merge_ids(prev->overlay, prev->n_overlay, changed, n_changed, s->overlay);
             s->base = prev->base;
             atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
         }
     }
     if (!s->base) {
+        release_new_entries(prev, features, n, changed, n_changed);
+        atomic_store(&s->owns_live, false);
         cm_snapshot_unref(s);
+        free(leaving);
         return CM_ERR_NOMEM;
     }
+    /* Hand over: the features that left go to prev's node with the references prev's line
+     * held; the rest stay with s, now the newest. */
+    cm_retired *node = prev->retired;
+    node->feats = leaving;
+    node->n = n_leaving;
+    atomic_fetch_add_explicit(&s->retired->refs, 1, memory_order_relaxed);
+    node->next = s->retired;
+    atomic_store(&prev->owns_live, false);
     *out = s;
     return CM_OK;
 }
@@ -191,15 +258,7 @@ cm_status cm_snapshot_derive(const cm_snapshot *prev, cm_feature **features, siz
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
 
 ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi) {
-    if (hi > s->n) hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int64_t v = s->features[mid]->id;
-        if (v == id) return (ssize_t)mid;
-        if (v < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return -1;
+    return position_in(s->features, id, lo, hi > s->n ? s->n : hi);
 }
 
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s) {
@@ -210,8 +269,10 @@ cm_snapshot *cm_snapshot_ref(cm_snapshot *s) {
 void cm_snapshot_unref(cm_snapshot *s) {
     if (!s) return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
-    for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
+    if (atomic_load(&s->owns_live))
+        for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
     free(s->features);
+    release_retired(s->retired);
     release_base(s->base);
     free(s->overlay);
     if (s->cache && s->cache_free) s->cache_free(s->cache);

@@ -76,7 +76,7 @@ typedef struct working {
     cm_layer *layer;
     size_t layer_index;
     cm_snapshot *from; /* the published snapshot this copy started from */
-    cm_feature **arr;  /* sorted by id; one reference per entry */
+    cm_feature **arr;  /* sorted by id; entries `from` also has are shared, the others hold a reference */
     size_t n, cap;
     int64_t *changed;  /* ids created, replaced or deleted in this batch */
     size_t n_changed, cap_changed;
@@ -111,7 +111,7 @@ static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
         cm_snapshot_unref(snap);
         return NULL;
     }
-    for (size_t i = 0; i < snap->n; i++) wk->arr[i] = cm_feature_ref(snap->features[i]);
+    if (snap->n) memcpy(wk->arr, snap->features, snap->n * sizeof *wk->arr);
     wk->n = snap->n;
     wk->next_id_at_start = w->next_id[wk->layer_index];
     wk->from = snap;
@@ -142,10 +142,15 @@ static ssize_t find_pos(const working *wk, int64_t id) {
     return -1;
 }
 
+/* Drops an entry of the working copy: only one this batch made holds a reference. */
+static void drop_entry(working *wk, cm_feature *f) {
+    if (cm_snapshot_find(wk->from, f->id) != f) cm_feature_unref(f);
+}
+
 static bool working_put(working *wk, cm_feature *f) {
     ssize_t pos = find_pos(wk, f->id);
     if (pos >= 0) {
-        cm_feature_unref(wk->arr[pos]);
+        drop_entry(wk, wk->arr[pos]);
         wk->arr[pos] = f;
         return true;
     }
@@ -165,7 +170,7 @@ static bool working_put(working *wk, cm_feature *f) {
 }
 
 static void working_remove(working *wk, size_t pos) {
-    cm_feature_unref(wk->arr[pos]);
+    drop_entry(wk, wk->arr[pos]);
     memmove(wk->arr + pos, wk->arr + pos + 1, (wk->n - pos - 1) * sizeof *wk->arr);
     wk->n--;
 }
@@ -178,7 +183,13 @@ static int cmp_ids(const void *a, const void *b) {
 /* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
 static void batch_discard(cm_writer *w, batch *b, bool committed) {
     for (size_t i = 0; i < b->n; i++) {
-        for (size_t k = 0; k < b->w[i].n; k++) cm_feature_unref(b->w[i].arr[k]);
+        working *wk = &b->w[i];
+        if (wk->arr && wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
+        for (size_t c = 0; wk->arr && c < wk->n_changed; c++) { /* entries this batch made */
+            if (c > 0 && wk->changed[c] == wk->changed[c - 1]) continue;
+            ssize_t pos = find_pos(wk, wk->changed[c]);
+            if (pos >= 0) drop_entry(wk, wk->arr[pos]);
+        }
         free(b->w[i].arr);
         free(b->w[i].changed);
         cm_snapshot_unref(b->w[i].from);
