@@ -26,6 +26,7 @@ static void release_base(cm_index_base *b) {
     if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
     for (size_t i = 0; i < b->n; i++) cm_feature_unref(b->feats[i]);
     free(b->feats);
+    free(b->ids);
     cm_spindex_destroy(b->index);
     free(b);
 }
@@ -33,9 +34,15 @@ static void release_base(cm_index_base *b) {
 static cm_index_base *build_base(cm_feature **features, size_t n) {
     cm_index_base *b = calloc(1, sizeof *b);
     cm_bbox *boxes = malloc((n ? n : 1) * sizeof *boxes);
-    if (b) b->feats = malloc((n ? n : 1) * sizeof *b->feats);
-    if (!b || !boxes || !b->feats) {
-        if (b) free(b->feats);
+    if (b) {
+        b->feats = malloc((n ? n : 1) * sizeof *b->feats);
+        b->ids = malloc((n ? n : 1) * sizeof *b->ids);
+    }
+    if (!b || !boxes || !b->feats || !b->ids) {
+        if (b) {
+            free(b->feats);
+            free(b->ids);
+        }
         free(b);
         free(boxes);
         return NULL;
@@ -44,6 +51,7 @@ static cm_index_base *build_base(cm_feature **features, size_t n) {
     for (size_t i = 0; i < n; i++) {
         boxes[i] = features[i]->bbox;
         b->feats[i] = cm_feature_ref(features[i]);
+        b->ids[i] = features[i]->id;
     }
     b->n = n;
     b->index = cm_spindex_create(boxes, n);
@@ -130,12 +138,14 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
         free(features);
         return CM_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
+    s->ids = malloc((n ? n : 1) * sizeof *s->ids);
+    for (size_t i = 0; s->ids && i < n; i++) {
+        s->ids[i] = features[i]->id;
         s->hash_sum += mixed(features[i]);
         extend(s, features[i]);
     }
     set_version(s);
-    s->base = build_base(features, n);
+    if (s->ids) s->base = build_base(features, n);
     if (!s->base) {
         cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
@@ -144,17 +154,18 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
     return CM_OK;
 }
 
-/* The union of two ascending id lists, ascending and without repeats, into out (room for
- * na + nb): linear, as the overlay can reach an eighth of the layer. */
-static size_t merge_ids(const int64_t *a, size_t na, const int64_t *b, size_t nb, int64_t *out) {
-    size_t i = 0, j = 0, k = 0;
-    while (i < na || j < nb) {
-        int64_t v = j >= nb || (i < na && a[i] <= b[j]) ? a[i++] : b[j++];
-        if (k == 0 || out[k - 1] != v) out[k++] = v;
+/* Where id is in ids[lo, hi), or -1; with lower_bound, where it would go instead. */
+static ssize_t position_in_ids(const int64_t *ids, int64_t id, size_t lo, size_t hi, bool lower_bound) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] == id) return (ssize_t)mid;
+        if (ids[mid] < id) lo = mid + 1;
+        else hi = mid;
     }
-    return k;
+    return lower_bound ? (ssize_t)lo : -1;
 }
 
+/* The same over a feature array (whose ids are not kept apart yet). */
 static ssize_t position_in(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -164,6 +175,56 @@ static ssize_t position_in(cm_feature *const *a, int64_t id, size_t lo, size_t h
         else hi = mid;
     }
     return -1;
+}
+
+/* The overlay after a change: prev's entries and the changed ids (ascending, repeats
+ * allowed), merged linearly, as the overlay can reach an eighth of the layer; a changed id
+ * takes its envelope in s. Returns the number of entries written to out (room for
+ * na + nb). */
+static size_t merge_overlay(const cm_overlay_entry *a, size_t na, const int64_t *changed, size_t nb,
+                            const cm_snapshot *s, cm_overlay_entry *out) {
+    static const cm_bbox gone = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    size_t i = 0, j = 0, k = 0;
+    while (i < na || j < nb) {
+        if (j < nb && j > 0 && changed[j] == changed[j - 1]) {
+            j++;
+            continue;
+        }
+        if (j >= nb || (i < na && a[i].id < changed[j])) {
+            out[k++] = a[i++];
+            continue;
+        }
+        if (i < na && a[i].id == changed[j]) i++; /* changed again: the new envelope */
+        ssize_t pos = cm_snapshot_position(s, changed[j]);
+        out[k++] = (cm_overlay_entry){changed[j], pos >= 0 ? s->features[pos]->bbox : gone};
+        j++;
+    }
+    return k;
+}
+
+/* s's id array: prev's, less the changed ids that are gone, plus those that are new. */
+static bool derive_ids(const cm_snapshot *prev, cm_snapshot *s, const int64_t *changed, size_t n_changed) {
+    s->ids = malloc((s->n ? s->n : 1) * sizeof *s->ids);
+    if (!s->ids) return false;
+    size_t i = 0, k = 0;
+    for (size_t j = 0; j < n_changed; j++) {
+        if (j > 0 && changed[j] == changed[j - 1]) continue;
+        /* Copy prev's run below this id in one go, then decide this id. */
+        ssize_t at = position_in_ids(prev->ids, changed[j], i, prev->n, true);
+        size_t run = (size_t)at - i;
+        if (k + run > s->n) return false;
+        memcpy(s->ids + k, prev->ids + i, run * sizeof *s->ids);
+        k += run;
+        i = (size_t)at;
+        if (i < prev->n && prev->ids[i] == changed[j]) i++;
+        if (position_in(s->features, changed[j], 0, s->n) >= 0) {
+            if (k >= s->n) return false;
+            s->ids[k++] = changed[j];
+        }
+    }
+    if (k + (prev->n - i) != s->n) return false;
+    memcpy(s->ids + k, prev->ids + i, (prev->n - i) * sizeof *s->ids);
+    return true;
 }
 
 /* Releases the entries of a new array that prev does not share: a derive that failed. */
@@ -188,7 +249,7 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
      * prev is touched. */
     cm_snapshot *s = new_snapshot(prev->def, features, n, true);
     cm_feature **leaving = malloc((n_changed ? n_changed : 1) * sizeof *leaving);
-    if (!s || !leaving) {
+    if (!s || !leaving || !derive_ids(prev, s, changed, n_changed)) {
         release_new_entries(prev, features, n, changed, n_changed);
         if (s) {
             atomic_store(&s->owns_live, false);
@@ -231,7 +292,7 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
     } else {
         s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
         if (s->overlay) {
-            s->n_overlay = merge_ids(prev->overlay, prev->n_overlay, changed, n_changed, s->overlay);
+            s->n_overlay = merge_overlay(prev->overlay, prev->n_overlay, changed, n_changed, s, s->overlay);
             s->base = prev->base;
             atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
         }
@@ -258,7 +319,7 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
 
 ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi) {
-    return position_in(s->features, id, lo, hi > s->n ? s->n : hi);
+    return position_in_ids(s->ids, id, lo, hi > s->n ? s->n : hi, false);
 }
 
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s) {
@@ -272,6 +333,7 @@ void cm_snapshot_unref(cm_snapshot *s) {
     if (atomic_load(&s->owns_live))
         for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
     free(s->features);
+    free(s->ids);
     release_retired(s->retired);
     release_base(s->base);
     free(s->overlay);

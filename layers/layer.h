@@ -36,8 +36,16 @@ typedef struct cm_index_base {
     atomic_uint refs;
     cm_spindex *index;
     cm_feature **feats; /* entry -> the feature indexed */
+    int64_t *ids;       /* entry -> its id, read without touching the feature */
     size_t n;
 } cm_index_base;
+
+/* A feature created or changed since the index was built, with its envelope now
+ * (inverted, so that it meets no box, when the feature was deleted). */
+typedef struct cm_overlay_entry {
+    int64_t id;
+    cm_bbox bbox;
+} cm_overlay_entry;
 
 /* Features that left a line of snapshots when its next snapshot was made: one reference
  * each. `next` (one reference) is the node of that next snapshot. */
@@ -56,9 +64,10 @@ typedef struct cm_snapshot {
     uint64_t version;        /* order-independent content hash of all features: the layer's strong ETag */
     uint64_t hash_sum;       /* sum of the features' mixed hashes, kept so a change updates it in O(1) */
     cm_feature **features;   /* sorted by ascending id */
+    int64_t *ids;            /* ids[i] == features[i]->id: searched without chasing pointers */
     size_t n;
     cm_index_base *base;     /* spatial index of an earlier (or this) state */
-    int64_t *overlay;        /* sorted ids created or changed since base was built: checked one by one */
+    cm_overlay_entry *overlay; /* ascending ids changed since base was built: checked one by one */
     size_t n_overlay;
     cm_bbox extent;          /* inverted when the layer is empty */
     int64_t t_min_ms, t_max_ms; /* temporal extent over set values; t_min > t_max when none */

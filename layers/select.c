@@ -87,20 +87,19 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
         }
     cm_status st = CM_OK;
     for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
-        const cm_feature *indexed = s->base->feats[hits.v[i]];
-        ssize_t pos = s->n_overlay ? position_near(s, indexed->id, hits.v[i]) : (ssize_t)hits.v[i];
-        if (pos >= 0 && s->features[pos] == indexed) st = cm_idlist_push(&cand, (uint32_t)pos);
+        uint32_t entry = hits.v[i];
+        ssize_t pos = s->n_overlay ? position_near(s, s->base->ids[entry], entry) : (ssize_t)entry;
+        if (pos >= 0 && s->features[pos] == s->base->feats[entry]) st = cm_idlist_push(&cand, (uint32_t)pos);
     }
     cm_idlist_release(&hits);
-    for (size_t i = 0; i < s->n_overlay && st == CM_OK; i++) {
-        ssize_t pos = cm_snapshot_position(s, s->overlay[i]);
-        if (pos < 0) continue; /* deleted */
+    /* The overlay keeps envelopes beside the ids: only its hits are looked up. */
+    for (size_t i = 0; i < s->n_overlay && st == CM_OK; i++)
         for (int b = 0; b < f->n_boxes; b++)
-            if (cm_bbox_intersects(&s->features[pos]->bbox, &f->boxes[b])) {
-                st = cm_idlist_push(&cand, (uint32_t)pos);
+            if (cm_bbox_intersects(&s->overlay[i].bbox, &f->boxes[b])) {
+                ssize_t pos = cm_snapshot_position(s, s->overlay[i].id);
+                if (pos >= 0) st = cm_idlist_push(&cand, (uint32_t)pos);
                 break;
             }
-    }
     if (st != CM_OK) {
         cm_idlist_release(&cand);
         return st;

@@ -82,6 +82,9 @@ int main(void) {
             middle = cm_snapshot_ref(s);
             middle_version = s->version;
         }
+        int ids_ok = 1;
+        for (size_t i = 0; i < s->n; i++) ids_ok &= s->ids[i] == s->features[i]->id;
+        CHECK(ids_ok);
         /* Queries against brute force. */
         for (int q = 0; q < 10; q++) {
             double x = rnd(&seed), y = rnd(&seed), w = 0.05 + 0.2 * rnd(&seed);
