@@ -97,6 +97,11 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
     /* Durability: every committed transaction is on disk before commit returns. */
     CPLSetConfigOption("OGR_SQLITE_JOURNAL", "WAL");
     CPLSetConfigOption("OGR_SQLITE_SYNCHRONOUS", "FULL");
+    /* Page cache, MB: a commit walks the B-tree and R-tree paths of a layer and of the
+     * audit log; with SQLite's default 2 MB a store of tens of thousands of features reads
+     * pages back on every commit (a third of its time at 60,000). The environment's
+     * OGR_SQLITE_CACHE wins. */
+    if (!CPLGetConfigOption("OGR_SQLITE_CACHE", NULL)) CPLSetConfigOption("OGR_SQLITE_CACHE", "64");
     cm_persist *p = calloc(1, sizeof *p);
     if (!p) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     p->defs = defs;

@@ -311,13 +311,14 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = srv->cfg->threads > 0 ? (unsigned)srv->cfg->threads : (unsigned)(cores > 0 ? cores : 2);
     struct MHD_OptionItem opts[] = {
+        /* First, so that messages about the options below go through it too. */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
         /* Connections are many (one per live map): keep each one's buffer pool small. It
          * also bounds the request head, so max_url_bytes above this gets libmicrohttpd's 414. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 4096, NULL},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
