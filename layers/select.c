@@ -104,6 +104,22 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
         cm_idlist_release(&cand);
         return st;
     }
+    /* Back into id order (positions), each once. Many candidates (a wide box over a dense
+     * layer: tens of thousands) go through a bitmap of the layer, linear where sorting
+     * them was most of such a query. */
+    uint64_t *bits = cand.n > 256 ? calloc((s->n + 63) / 64, sizeof *bits) : NULL;
+    if (bits) {
+        for (size_t i = 0; i < cand.n; i++) bits[cand.v[i] / 64] |= (uint64_t)1 << (cand.v[i] % 64);
+        for (size_t w = 0; w < (s->n + 63) / 64 && st == CM_OK; w++)
+            for (uint64_t word = bits[w]; word && st == CM_OK; word &= word - 1) {
+                uint32_t pos = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(word));
+                const cm_feature *feat = s->features[pos];
+                if (matches_attributes(s, feat, f) && matches_geometry(feat, f)) st = cm_idlist_push(out, pos);
+            }
+        free(bits);
+        cm_idlist_release(&cand);
+        return st;
+    }
     if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
     for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
         if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */

@@ -88,6 +88,11 @@ int main(void) {
         /* Queries against brute force. */
         for (int q = 0; q < 10; q++) {
             double x = rnd(&seed), y = rnd(&seed), w = 0.05 + 0.2 * rnd(&seed);
+            if (q % 3 == 0) { /* wide: hundreds of candidates, ordered through the bitmap */
+                x *= 0.3;
+                y *= 0.3;
+                w = 0.5 + 0.2 * rnd(&seed);
+            }
             cm_filter f = {.n_boxes = 1, .boxes = {{x, y, x + w, y + w}}};
             cm_idlist got = {0};
             CHECK(cm_select(s, &f, &got) == CM_OK);
