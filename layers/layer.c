@@ -27,6 +27,7 @@ static void release_base(cm_index_base *b) {
     for (size_t i = 0; i < b->n; i++) cm_feature_unref(b->feats[i]);
     free(b->feats);
     free(b->ids);
+    free(b->boxes);
     cm_spindex_destroy(b->index);
     free(b);
 }
@@ -54,8 +55,8 @@ static cm_index_base *build_base(cm_feature **features, size_t n) {
         b->ids[i] = features[i]->id;
     }
     b->n = n;
+    b->boxes = boxes;
     b->index = cm_spindex_create(boxes, n);
-    free(boxes);
     if (!b->index) {
         release_base(b);
         return NULL;

@@ -37,6 +37,7 @@ typedef struct cm_index_base {
     cm_spindex *index;
     cm_feature **feats; /* entry -> the feature indexed */
     int64_t *ids;       /* entry -> its id, read without touching the feature */
+    cm_bbox *boxes;     /* entry -> its envelope, likewise */
     size_t n;
 } cm_index_base;
 

@@ -70,6 +70,42 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static bool box_within(const cm_bbox *in, const cm_bbox *out) {
+    return in->min_lon >= out->min_lon && in->max_lon <= out->max_lon && in->min_lat >= out->min_lat &&
+           in->max_lat <= out->max_lat;
+}
+
+/* Does the feature at pos, whose envelope `box` meets one of f's boxes, match? Without
+ * attribute or time tests, an envelope inside a box decides it without touching the
+ * feature: a wide box over a dense layer matches tens of thousands, and reading each
+ * feature's memory was most of such a query. */
+static bool candidate_matches(const cm_snapshot *s, uint32_t pos, const cm_bbox *box, const cm_filter *f, bool plain) {
+    if (plain)
+        for (int b = 0; b < f->n_boxes; b++)
+            if (box_within(box, &f->boxes[b])) return true;
+    const cm_feature *feat = s->features[pos];
+    return matches_attributes(s, feat, f) && matches_geometry(feat, f);
+}
+
+/* Appends the positions in `matched` to out in ascending order, each once. Many go
+ * through a bitmap of the layer, linear where sorting them was a large part of a query. */
+static cm_status push_in_order(const cm_snapshot *s, cm_idlist *matched, cm_idlist *out) {
+    uint64_t *bits = matched->n > 256 ? calloc((s->n + 63) / 64, sizeof *bits) : NULL;
+    cm_status st = CM_OK;
+    if (bits) {
+        for (size_t i = 0; i < matched->n; i++) bits[matched->v[i] / 64] |= (uint64_t)1 << (matched->v[i] % 64);
+        for (size_t w = 0; w < (s->n + 63) / 64 && st == CM_OK; w++)
+            for (uint64_t word = bits[w]; word && st == CM_OK; word &= word - 1)
+                st = cm_idlist_push(out, (uint32_t)(w * 64 + (size_t)__builtin_ctzll(word)));
+        free(bits);
+        return st;
+    }
+    if (matched->n > 1) qsort(matched->v, matched->n, sizeof *matched->v, cmp_u32);
+    for (size_t i = 0; i < matched->n && st == CM_OK; i++)
+        if (i == 0 || matched->v[i] != matched->v[i - 1]) st = cm_idlist_push(out, matched->v[i]); /* via two boxes */
+    return st;
+}
+
 cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     if (f->n_boxes == 0) {
         for (size_t i = 0; i < s->n; i++)
@@ -77,9 +113,10 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
                 return CM_ERR_NOMEM;
         return CM_OK;
     }
-    /* Candidates from the shared index that are still the indexed feature, plus every
-     * feature changed since the index was built (the overlay), as positions in s. */
-    cm_idlist hits = {0}, cand = {0};
+    bool plain = f->n_eq == 0 && (!f->has_time || s->def->time_start < 0);
+    /* Index hits that are still the indexed feature, plus the overlay's hits (features
+     * changed since the index was built), tested and kept as positions in s. */
+    cm_idlist hits = {0}, matched = {0};
     for (int b = 0; b < f->n_boxes; b++)
         if (cm_spindex_query(s->base->index, &f->boxes[b], &hits) != CM_OK) {
             cm_idlist_release(&hits);
@@ -89,43 +126,20 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
         uint32_t entry = hits.v[i];
         ssize_t pos = s->n_overlay ? position_near(s, s->base->ids[entry], entry) : (ssize_t)entry;
-        if (pos >= 0 && s->features[pos] == s->base->feats[entry]) st = cm_idlist_push(&cand, (uint32_t)pos);
+        if (pos >= 0 && s->features[pos] == s->base->feats[entry] &&
+            candidate_matches(s, (uint32_t)pos, &s->base->boxes[entry], f, plain))
+            st = cm_idlist_push(&matched, (uint32_t)pos);
     }
     cm_idlist_release(&hits);
-    /* The overlay keeps envelopes beside the ids: only its hits are looked up. */
     for (size_t i = 0; i < s->n_overlay && st == CM_OK; i++)
         for (int b = 0; b < f->n_boxes; b++)
             if (cm_bbox_intersects(&s->overlay[i].bbox, &f->boxes[b])) {
                 ssize_t pos = cm_snapshot_position(s, s->overlay[i].id);
-                if (pos >= 0) st = cm_idlist_push(&cand, (uint32_t)pos);
+                if (pos >= 0 && candidate_matches(s, (uint32_t)pos, &s->overlay[i].bbox, f, plain))
+                    st = cm_idlist_push(&matched, (uint32_t)pos);
                 break;
             }
-    if (st != CM_OK) {
-        cm_idlist_release(&cand);
-        return st;
-    }
-    /* Back into id order (positions), each once. Many candidates (a wide box over a dense
-     * layer: tens of thousands) go through a bitmap of the layer, linear where sorting
-     * them was most of such a query. */
-    uint64_t *bits = cand.n > 256 ? calloc((s->n + 63) / 64, sizeof *bits) : NULL;
-    if (bits) {
-        for (size_t i = 0; i < cand.n; i++) bits[cand.v[i] / 64] |= (uint64_t)1 << (cand.v[i] % 64);
-        for (size_t w = 0; w < (s->n + 63) / 64 && st == CM_OK; w++)
-            for (uint64_t word = bits[w]; word && st == CM_OK; word &= word - 1) {
-                uint32_t pos = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(word));
-                const cm_feature *feat = s->features[pos];
-                if (matches_attributes(s, feat, f) && matches_geometry(feat, f)) st = cm_idlist_push(out, pos);
-            }
-        free(bits);
-        cm_idlist_release(&cand);
-        return st;
-    }
-    if (cand.n > 1) qsort(cand.v, cand.n, sizeof *cand.v, cmp_u32);
-    for (size_t i = 0; i < cand.n && st == CM_OK; i++) {
-        if (i > 0 && cand.v[i] == cand.v[i - 1]) continue; /* found through both boxes */
-        const cm_feature *feat = s->features[cand.v[i]];
-        if (matches_attributes(s, feat, f) && matches_geometry(feat, f)) st = cm_idlist_push(out, cand.v[i]);
-    }
-    cm_idlist_release(&cand);
+    if (st == CM_OK) st = push_in_order(s, &matched, out);
+    cm_idlist_release(&matched);
     return st;
 }
