@@ -125,8 +125,13 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     cm_status st = CM_OK;
     for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
         uint32_t entry = hits.v[i];
-        ssize_t pos = s->n_overlay ? position_near(s, s->base->ids[entry], entry) : (ssize_t)entry;
-        if (pos >= 0 && s->features[pos] == s->base->feats[entry] &&
+        const cm_feature *indexed = s->base->feats[entry];
+        /* New ids are the largest, so creates leave an entry where it was: most hits are
+         * found in place, without a search. */
+        ssize_t pos = entry < s->n && s->features[entry] == indexed ? (ssize_t)entry
+                      : s->n_overlay                                ? position_near(s, s->base->ids[entry], entry)
+                                                                    : -1;
+        if (pos >= 0 && s->features[pos] == indexed &&
             candidate_matches(s, (uint32_t)pos, &s->base->boxes[entry], f, plain))
             st = cm_idlist_push(&matched, (uint32_t)pos);
     }
