@@ -206,7 +206,9 @@ meta = dict(stamp=e["STAMP"], mode=e["MODE"], host=e["HOSTDESC"], crisismap=e["C
                 "every create adds a feature: compare the 'rows before->after' column (the run grows the services layer "
                 "from 85 to tens of thousands of features; commits keep snapshots and the spatial index current, and that "
                 "cost can depend on the layer size); the 'grown layer' row repeats the 1-client measurement at the end.",
-                "reads: 3 readers at once (wrk -t1 -c1 each, %s ms think time), idle and while a wrk -t2 -c8 creator runs; "
+                "reads: 3 readers at once (wrk -t1 -c1 each, %s ms think time), idle and while a wrk -t2 -c8 creator runs "
+                "(that creator puts its points east of the read bbox, so the bbox answers keep their size; the earlier "
+                "phases create inside it); "
                 "load generator and server share the 2 cores, as in the read benchmark. 'other CPU' = busy cores of the whole "
                 "machine in the window minus the server and this benchmark's own processes (someone else's work on the "
                 "shared box, plus kernel I/O threads); '!' above 0.6 cores: that window is not trustworthy."
