@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <time.h>
@@ -33,6 +31,7 @@
 #include "feature_input.h"
 #include "lifecycle.h"
 #include "ogr_geom.h"
+#include "sched_hint.h"
 #include "validate.h"
 
 #define TOKEN_RELOAD_MS 2000
@@ -533,8 +532,8 @@ static void *worker_main(void *arg) {
     cm_writer *w = arg;
     /* Readers first: on a small machine the worker's commits and snapshot work compete with
      * the server threads for the same cores, and a resident's map waiting behind a burst
-     * of edits matters more than an edit waiting a little longer (Linux: per-thread nice). */
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
+     * of edits matters more than an edit waiting a little longer. */
+    cm_sched_prefer_throughput(5);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->stopping) {

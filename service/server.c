@@ -23,6 +23,7 @@
 
 #include "../layers/clock.h"
 #include "../layers/crs.h"
+#include "../layers/sched_hint.h"
 #include "request.h"
 #include "response.h"
 #include "handlers/handlers.h"
@@ -153,6 +154,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     cm_server *srv = cls;
     struct cm_request_state *st = *con_cls;
+    static _Thread_local bool hinted; /* libmicrohttpd's threads are its own: tune each on its first request */
+    if (!hinted) {
+        hinted = true;
+        cm_sched_prefer_latency();
+    }
     if (!st) {
         /* First call: headers only. Answering now would make libmicrohttpd close the
          * connection (losing keep-alive), so only an oversized body is refused here,
