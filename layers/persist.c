@@ -10,7 +10,9 @@
 #include <cpl_error.h>
 #include <gdal.h>
 #include <ogr_api.h>
+#include <limits.h>
 #include <ogr_srs_api.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +54,20 @@ static OGRFieldType field_type(cm_prop_type t, OGRFieldSubType *sub) {
     return OFTString;
 }
 
+#define LOCKED_MESSAGE "another program holds the store's write lock (a GIS editing the GeoPackage?)"
+
 cm_status cm_persist_gdal_error(cm_error *err, const char *what) {
-    return cm_error_set(err, CM_ERR_IO, NULL, "%s: %s", what,
-                        CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "GDAL error");
+    const char *msg = CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "GDAL error";
+    if (strstr(msg, "database is locked"))
+        return cm_error_set(err, CM_ERR_IO, NULL, "%s: " LOCKED_MESSAGE, what);
+    return cm_error_set(err, CM_ERR_IO, NULL, "%s: %s", what, msg);
+}
+
+void cm_persist_set_lock_wait(cm_persist *p, long ms) {
+    /* GDAL's GeoPackage driver waits for the lock without a bound; its SQLite handle is
+     * the documented way to set one. */
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (db) sqlite3_busy_timeout(db, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
 static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
@@ -265,6 +278,17 @@ int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
 }
 
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
+    /* When another program holds the write lock, every statement GDAL runs (it also
+     * flushes layer extents and timestamps at transaction start) would wait the whole lock
+     * timeout in turn. Try the lock first, in one bounded wait; SQLite takes it for real at
+     * the first write inside the transaction. */
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (db) {
+        int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_BUSY) return cm_error_set(err, CM_ERR_IO, NULL, "begin: " LOCKED_MESSAGE);
+        if (rc != SQLITE_OK) return cm_error_set(err, CM_ERR_IO, NULL, "begin: %s", sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
     return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "begin");
 }
 

@@ -26,6 +26,11 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
                           cm_persist **out, cm_error *err);
 void cm_persist_close(cm_persist *p); /* accepts NULL */
 
+/* How long a write waits for the GeoPackage's write lock when another program holds it
+ * (a GIS editing the file, a backup) before the write fails (the edits of that commit
+ * get 503 and nothing changes). Without a bound, every edit would hang behind it. */
+void cm_persist_set_lock_wait(cm_persist *p, long ms);
+
 /* Reads every layer into st (publishing one snapshot per layer). */
 cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err);
 

@@ -429,6 +429,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     bool writes = false;
     for (cm_edit *e = edits; e; e = e->next) writes |= e->kind != CM_EDIT_AUDIT_READ;
     cm_status s = writes ? cm_persist_begin(w->persist, &err) : CM_OK;
+    bool began = writes && s == CM_OK;
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
         if (e->kind == CM_EDIT_AUDIT_READ) continue;
@@ -437,7 +438,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     }
     if (writes && s == CM_OK) s = cm_persist_commit(w->persist, &err);
     if (s != CM_OK) {
-        if (writes) cm_persist_rollback(w->persist);
+        if (began) cm_persist_rollback(w->persist);
         fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
         w->last_seq = seq0;
         memcpy(w->last_hash, hash0, sizeof hash0);

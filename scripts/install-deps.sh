@@ -4,7 +4,7 @@
 # holds the lock. Run as root.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
-      libmicrohttpd-dev libgdal-dev gdal-bin libproj-dev proj-data libjansson-dev zlib1g-dev
+      libmicrohttpd-dev libgdal-dev libsqlite3-dev gdal-bin libproj-dev proj-data libjansson-dev zlib1g-dev
       python3 curl ca-certificates openssl)
 [ "${1:-}" = "--test" ] && PKGS+=(chromium)
 missing=()

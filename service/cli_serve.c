@@ -119,6 +119,7 @@ int cm_cli_serve(int argc, char **argv) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
     }
+    cm_persist_set_lock_wait(persist, cfg.store_lock_wait_ms);
     cm_events_config ecfg = {(size_t)cfg.event_log_length, (int)cfg.max_streams, (int)cfg.heartbeat_s * 1000};
     if (cm_events_create(&ecfg, &events, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);

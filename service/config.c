@@ -125,6 +125,7 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
     long threads = 0;
     if ((s = long_of(root, "threads", 0, 0, 256, &threads, err)) != CM_OK) goto out;
     out->threads = (int)threads;
+    if ((s = long_of(root, "store_lock_wait_ms", 5000, 0, 600000, &out->store_lock_wait_ms, err)) != CM_OK) goto out;
 
     const json_t *crs = json_object_get(root, "crs");
     size_t n_crs = crs ? json_array_size(crs) : 0;

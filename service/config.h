@@ -30,6 +30,7 @@ typedef struct cm_config {
     bool access_log;
     long event_log_length, max_streams, heartbeat_s;
     int threads; /* 0: one per core */
+    long store_lock_wait_ms; /* a write's wait for a lock another program holds on the store */
     cm_crs *crs;  /* offered output CRSs, CRS84 first */
     size_t n_crs;
     cm_demo_source *demo;

@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Checks, Server  # noqa: E402
+from harness import Checks, Server, derived_config  # noqa: E402
 
 check = Checks()
 
@@ -43,6 +43,8 @@ def store_state(srv):
 def main():
     binary, source = sys.argv[1], sys.argv[2]
     srv = Server(binary, source)
+    # A short wait for the store's lock, so the locked-store checks take a moment, not 5 s each.
+    srv.config = derived_config(source, srv.tmp, store_lock_wait_ms=400)
     srv.make_demo_store()
     admin = srv.token("city-admin", "admin")
     op = srv.token("traffic-1", "operator")
@@ -289,6 +291,31 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "a feature's history: who, what, before and after", acts)
     s, _, b = srv.send_json("GET", "/api/audit?collection=closures&feature=%d" % timed, admin)
     check(s == 200 and b["records"][0]["action"] == "expired" and b["records"][0]["actor"] == "system", "the timer's change is audited as expired")
+
+    # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
+    before = store_state(srv)
+    locker = sqlite3.connect(srv.store, isolation_level=None, timeout=10)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        t0 = time.time()
+        s, h, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
+                                                              "properties": {"kind": "water", "name": "During the lock"}})
+        waited = time.time() - t0
+        check(s == 503 and "write lock" in b.get("description", "") and waited < 4,
+              "a create while another program holds the store's lock: 503 after a bounded wait, saying why", (s, b, waited))
+        s2, _, b2 = srv.send_json("PATCH", ITEMS % "services" + "/%d" % sid, op, {"properties": {"capacity": 999}},
+                                  content_type="application/merge-patch+json")
+        check(s2 == 503, "a patch meanwhile: 503 too", (s2, b2))
+        s3, _, b3 = srv.get_json(ITEMS % "services" + "/%d" % sid)
+        check(s3 == 200 and b3["properties"]["capacity"] != 999, "reads go on during the lock and show nothing half-applied")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    check(store_state(srv) == before, "after the lock: counts and versions as before the refused writes")
+    s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
+                                                          "properties": {"kind": "water", "name": "After the lock"}})
+    s2, _, b2 = srv.get_json(ITEMS % "services" + "/%d" % b["id"]) if s == 201 else (0, None, None)
+    check(s == 201 and s2 == 200 and b2["properties"]["name"] == "After the lock", "once the lock is gone, writes go through", (s, b))
 
     # --- a GDAL client sees a feature created through the API ---
     s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.4222, 43.7333]},
