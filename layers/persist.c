@@ -10,14 +10,15 @@
 #include <cpl_error.h>
 #include <gdal.h>
 #include <ogr_api.h>
-#include <limits.h>
 #include <ogr_srs_api.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "clock.h"
 #include "datetime.h"
 #include "ogr_geom.h"
 #include "utf8.h"
@@ -63,11 +64,27 @@ cm_status cm_persist_gdal_error(cm_error *err, const char *what) {
     return cm_error_set(err, CM_ERR_IO, NULL, "%s: %s", what, msg);
 }
 
+/* SQLite's busy handler, with one budget per transaction: GDAL runs several statements
+ * per feature (and flushes layer metadata when a transaction starts), and a plain busy
+ * timeout would let each of them wait the whole time in turn. */
+static int wait_for_lock(void *cls, int count) {
+    cm_persist *p = cls;
+    int64_t now = cm_clock_monotonic_ms();
+    if (p->lock_deadline_ms == 0) p->lock_deadline_ms = now + p->lock_wait_ms;
+    if (now >= p->lock_deadline_ms) return 0;
+    int64_t nap = count < 5 ? (int64_t)1 << count : 20; /* ms: short first, a lock is often brief */
+    if (nap > p->lock_deadline_ms - now) nap = p->lock_deadline_ms - now;
+    struct timespec ts = {(time_t)(nap / 1000), (long)(nap % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 void cm_persist_set_lock_wait(cm_persist *p, long ms) {
     /* GDAL's GeoPackage driver waits for the lock without a bound; its SQLite handle is
      * the documented way to set one. */
     sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
-    if (db) sqlite3_busy_timeout(db, ms > INT_MAX ? INT_MAX : (int)ms);
+    p->lock_wait_ms = ms;
+    if (db) sqlite3_busy_handler(db, wait_for_lock, p);
 }
 
 static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
@@ -278,17 +295,7 @@ int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
 }
 
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
-    /* When another program holds the write lock, every statement GDAL runs (it also
-     * flushes layer extents and timestamps at transaction start) would wait the whole lock
-     * timeout in turn. Try the lock first, in one bounded wait; SQLite takes it for real at
-     * the first write inside the transaction. */
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
-    if (db) {
-        int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_BUSY) return cm_error_set(err, CM_ERR_IO, NULL, "begin: " LOCKED_MESSAGE);
-        if (rc != SQLITE_OK) return cm_error_set(err, CM_ERR_IO, NULL, "begin: %s", sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    p->lock_deadline_ms = 0; /* a fresh budget for waiting on another program's lock */
     return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "begin");
 }
 

@@ -4,6 +4,7 @@
 #define CM_PERSIST_INTERNAL_H
 
 #include <gdal.h>
+#include <stdint.h>
 
 #include "persist.h"
 
@@ -11,6 +12,8 @@ struct cm_persist {
     GDALDatasetH ds;
     const cm_layer_defs *defs;
     char *path;
+    long lock_wait_ms;        /* see cm_persist_set_lock_wait */
+    int64_t lock_deadline_ms; /* monotonic; 0: no wait yet in this transaction */
 };
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
