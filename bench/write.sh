@@ -1,14 +1,15 @@
 #!/bin/bash
 # crisismap WRITE benchmark: the one entry point. See bench/README.md ("Write benchmark").
 #
-#   bench/write.sh                        full run (10 s per measurement, ~2-3 min after the build)
-#   QUICK=1 bench/write.sh                smoke run (3 s per measurement, ~1 min after the build)
+#   bench/write.sh                        full run (10 s per measurement, ~4-5 min after the build)
+#   QUICK=1 bench/write.sh                smoke run (3 s per measurement, ~1.5 min after the build)
 #   CRISISMAP=/path/to/crisismap ...      use that binary instead of building one (Release)
 #   BUILD=/dir ...                        where to build (default ${TMPDIR:-/tmp}/bench-write-build)
 #   D=20 WARM=3 ...                       seconds per measurement / unrecorded warm-up before each
 #   READ_DELAY_MS=2                       think time of each paced reader between two requests
+#   READ_ROUNDS=3 (QUICK: 2)              idle/loaded read window pairs, in turn (targets: median of the rounds)
 #   QUIET_WAIT=30 (QUICK: 10)             wait at most that long for other work on the box to calm down
-#   BUDGET=300 (QUICK: 90)                seconds from the start of the measurements (after the build): a
+#   BUDGET=360 (QUICK: 120)               seconds from the start of the measurements (after the build): a
 #                                         window disturbed by other work is repeated once only within it
 #   CMAKE_ARGS="-D..."                    extra cmake configure arguments for that build
 #   SKIP_SETUP=1                          do not check/install the Debian packages (bench/setup.sh)
@@ -28,7 +29,9 @@ PY=${PY:-python3}
 if [ "${QUICK:-0}" = 1 ]; then D=${D:-3}; WARM=${WARM:-1}; MODE="QUICK (${D} s per measurement, ${WARM} s warm-up)"
 else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s warm-up)"; fi
 READ_DELAY_MS=${READ_DELAY_MS:-2}
-if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-90}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-300}; fi
+if [ "${QUICK:-0}" = 1 ]; then READ_ROUNDS=${READ_ROUNDS:-2}; else READ_ROUNDS=${READ_ROUNDS:-3}; fi
+PHASES=$(( 3 + 2 * READ_ROUNDS ))   # creates 1 and 8 clients, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
+if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-120}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-360}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$W/write-results-$STAMP.txt; LOG=$W/write-log-$STAMP.txt
@@ -146,13 +149,13 @@ say "raw GeoPackage inserts (python sqlite3, WAL + synchronous=FULL), ${D} s per
 # the repeats leave room for the crisismap phases (~ 5 x (D + WARM + 6) s)
 timeout -k 5 $(( 6 * (D + 3) + 90 )) "$PY" "$HERE/raw_gpkg_insert.py" --src "$STORE" --dir "$WD/raw" \
     --table services -d "$D" --warm 1 --modes c1,c8,c1_audit --out "$OUT" \
-    --deadline $(( DEADLINE - 5 * (D + WARM + 6) )) || die "raw_gpkg_insert.py failed"
+    --deadline $(( DEADLINE - PHASES * (D + WARM + 6) )) || die "raw_gpkg_insert.py failed"
 alive "$CM_PID" || die "crisismap (pid $CM_PID) stopped while idle; its log ends: $(tail -1 "$WD/crisismap.log") (not sent by this script)"
 
 # ---------------------------------------------------------------- 6. crisismap writes and reads
 say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
-timeout -k 5 $(( 2 * (5 * D + 4 * WARM + 1) + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
-    --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" --deadline "$DEADLINE" \
+timeout -k 5 $(( 2 * (PHASES * D + (PHASES - 1) * WARM + 1) + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
+    --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" --read-rounds "$READ_ROUNDS" --deadline "$DEADLINE" \
     || { alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
          die "bench_write.py failed"; }
 alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
