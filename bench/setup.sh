@@ -7,7 +7,7 @@ W=${TMPDIR:-/tmp}/crisismap-bench
 mkdir -p "$W"
 LOG=$W/apt.log
 PKGS="wrk spawn-fcgi mapserver-bin cgi-mapserver gdal-bin python3 curl ca-certificates gzip procps
-      cmake make gcc pkg-config libmicrohttpd-dev libgdal-dev libjansson-dev"
+      cmake make gcc pkg-config libmicrohttpd-dev libgdal-dev libsqlite3-dev libjansson-dev"
 [ "${SKIP_BUILD_DEPS:-0}" = 1 ] && PKGS="wrk spawn-fcgi mapserver-bin cgi-mapserver gdal-bin python3 curl gzip procps"
 missing=""
 for p in $PKGS; do
