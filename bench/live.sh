@@ -54,20 +54,7 @@ T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)   # the box is shared: say how busy it was
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
 die() { echo "live.sh: $*" >&2; exit 1; }
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-
-# ---------------------------------------------------------------- stop what we started (by pid only)
-stop_pid() {  # pidfile comm-regex seconds-to-wait-after-TERM
-    local f=$1 comm=$2 wait=$3 p
-    [ -f "$f" ] || return 0
-    p=$(cat "$f")
-    if alive "$p" && grep -qxE "$comm" "/proc/$p/comm" 2>/dev/null; then
-        kill -TERM "$p" 2>/dev/null || true
-        for _ in $(seq $((wait * 10))); do alive "$p" || break; sleep 0.1; done
-        alive "$p" && { echo "$comm (pid $p) did not stop within $wait s of SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
-    fi
-    rm -f "$f"
-}
+. "$HERE/lib.sh"   # alive, stop_pid, crisismap_binary
 stop_subs() { stop_pid "$WD/subs.pid" "$CLI_NAME|timeout" 10; }   # the pid is timeout's (it passes TERM on)
 stop_server() { stop_pid "$WD/server.pid" "$SRV_NAME" 20; }
 cleanup() {
@@ -128,7 +115,6 @@ read -r PLO PHI < /proc/sys/net/ipv4/ip_local_port_range
 echo "somaxconn $(cat /proc/sys/net/core/somaxconn), ephemeral ports $PLO-$PHI, ramp-up: at most $BATCH connects in flight (server backlog 1024)"
 
 # ---------------------------------------------------------------- 3. binaries
-. "$HERE/lib.sh"
 crisismap_binary
 cp "$BIN" "$WD/bin/$SRV_NAME"
 cmp -s "$BIN" "$WD/bin/$SRV_NAME" || die "copy of $BIN differs"

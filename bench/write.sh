@@ -47,20 +47,10 @@ T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)   # the box is shared: say how busy it was when we started
 say() { printf '\n== [%4ds] %s\n' "$(( $(date +%s) - T_START ))" "$*"; }
 die() { echo "write.sh: $*" >&2; exit 1; }
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+. "$HERE/lib.sh"   # alive, stop_pid, crisismap_binary
 
 # ---------------------------------------------------------------- stop what we started (by pid only)
-stop_server() {
-    local f=$WD/crisismap.pid p
-    [ -f "$f" ] || return 0
-    p=$(cat "$f")
-    if alive "$p" && grep -qx "$SRV_NAME" "/proc/$p/comm" 2>/dev/null; then
-        kill -TERM "$p" 2>/dev/null || true
-        for _ in $(seq 100); do alive "$p" || break; sleep 0.1; done
-        alive "$p" && { echo "crisismap (pid $p) did not stop within 10 s of SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }
-    fi
-    rm -f "$f"
-}
+stop_server() { stop_pid "$WD/crisismap.pid" "$SRV_NAME" 10; }
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -100,7 +90,6 @@ fi
 for c in wrk curl timeout "$PY"; do command -v "$c" >/dev/null 2>&1 || die "missing $c (run bench/setup.sh)"; done
 
 # ---------------------------------------------------------------- 2. crisismap binary
-. "$HERE/lib.sh"
 crisismap_binary
 
 # ---------------------------------------------------------------- 3. demo store, token, config
