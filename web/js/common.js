@@ -145,25 +145,16 @@ const CM = (() => {
   function addHatchPattern(map) {
     const svg = map.getPanes().overlayPane.querySelector('svg');
     if (!svg || svg.querySelector('#cm-hatch')) return;
-    const ns = 'http://www.w3.org/2000/svg';
-    const defs = document.createElementNS(ns, 'defs');
-    const pat = document.createElementNS(ns, 'pattern');
-    pat.setAttribute('id', 'cm-hatch');
-    pat.setAttribute('patternUnits', 'userSpaceOnUse');
-    pat.setAttribute('width', '8');
-    pat.setAttribute('height', '8');
-    pat.setAttribute('patternTransform', 'rotate(45)');
-    const bg = document.createElementNS(ns, 'rect');
-    bg.setAttribute('width', '8');
-    bg.setAttribute('height', '8');
-    bg.setAttribute('fill', 'rgba(208,2,27,0.12)');
-    const line = document.createElementNS(ns, 'line');
-    line.setAttribute('x1', '0');
-    line.setAttribute('y1', '0');
-    line.setAttribute('x2', '0');
-    line.setAttribute('y2', '8');
-    line.setAttribute('stroke', '#d0021b');
-    line.setAttribute('stroke-width', '3');
+    const svgElement = (tag, attrs) => {
+      const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+      return el;
+    };
+    const defs = svgElement('defs', {});
+    const pat = svgElement('pattern', {id: 'cm-hatch', patternUnits: 'userSpaceOnUse', width: '8', height: '8',
+                                       patternTransform: 'rotate(45)'});
+    const bg = svgElement('rect', {width: '8', height: '8', fill: 'rgba(208,2,27,0.12)'});
+    const line = svgElement('line', {x1: '0', y1: '0', x2: '0', y2: '8', stroke: '#d0021b', 'stroke-width': '3'});
     pat.append(bg, line);
     defs.append(pat);
     svg.prepend(defs);
