@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 #define NODE_SIZE 16
 #define MAX_LEVELS 16
 
@@ -30,13 +32,9 @@ void cm_idlist_release(cm_idlist *l) {
 }
 
 cm_status cm_idlist_push(cm_idlist *l, uint32_t id) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        uint32_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return CM_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    uint32_t *v = cm_grow(l->v, &l->cap, l->n, sizeof *v, 64);
+    if (!v) return CM_ERR_NOMEM;
+    l->v = v;
     l->v[l->n++] = id;
     return CM_OK;
 }

@@ -29,6 +29,7 @@
 #include "audit.h"
 #include "datetime.h"
 #include "feature_input.h"
+#include "grow.h"
 #include "lifecycle.h"
 #include "ogr_geom.h"
 #include "sched_hint.h"
@@ -119,13 +120,9 @@ static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
 }
 
 static bool note_change(working *wk, int64_t id) {
-    if (wk->n_changed == wk->cap_changed) {
-        size_t cap = wk->cap_changed ? wk->cap_changed * 2 : 16;
-        int64_t *grown = realloc(wk->changed, cap * sizeof *grown);
-        if (!grown) return false;
-        wk->changed = grown;
-        wk->cap_changed = cap;
-    }
+    int64_t *changed = cm_grow(wk->changed, &wk->cap_changed, wk->n_changed, sizeof *changed, 16);
+    if (!changed) return false;
+    wk->changed = changed;
     wk->changed[wk->n_changed++] = id;
     return true;
 }
@@ -153,13 +150,9 @@ static bool working_put(working *wk, cm_feature *f) {
         wk->arr[pos] = f;
         return true;
     }
-    if (wk->n == wk->cap) {
-        size_t cap = wk->cap * 2;
-        cm_feature **grown = realloc(wk->arr, cap * sizeof *grown);
-        if (!grown) return false;
-        wk->arr = grown;
-        wk->cap = cap;
-    }
+    cm_feature **arr = cm_grow(wk->arr, &wk->cap, wk->n, sizeof *arr, 16);
+    if (!arr) return false;
+    wk->arr = arr;
     size_t at = wk->n;
     while (at > 0 && wk->arr[at - 1]->id > f->id) at--; /* new ids are the largest: usually no move */
     memmove(wk->arr + at + 1, wk->arr + at, (wk->n - at) * sizeof *wk->arr);
@@ -248,13 +241,9 @@ static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature 
 static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
                            const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
                            int64_t now, cm_error *err) {
-    if (b->n_audit == b->cap_audit) {
-        size_t cap = b->cap_audit ? b->cap_audit * 2 : 16;
-        cm_audit_record *grown = realloc(b->audit, cap * sizeof *grown);
-        if (!grown) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        b->audit = grown;
-        b->cap_audit = cap;
-    }
+    cm_audit_record *audit = cm_grow(b->audit, &b->cap_audit, b->n_audit, sizeof *audit, 16);
+    if (!audit) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    b->audit = audit;
     cm_audit_record *r = &b->audit[b->n_audit];
     memset(r, 0, sizeof *r);
     r->seq = w->last_seq + 1;
@@ -276,13 +265,9 @@ static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char
     b->n_audit++;
     w->last_seq = r->seq;
     memcpy(w->last_hash, r->hash, sizeof w->last_hash);
-    if (b->n_changes == b->cap_changes) {
-        size_t cap = b->cap_changes ? b->cap_changes * 2 : 16;
-        cm_change *grown = realloc(b->changes, cap * sizeof *grown);
-        if (!grown) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        b->changes = grown;
-        b->cap_changes = cap;
-    }
+    cm_change *changes = cm_grow(b->changes, &b->cap_changes, b->n_changes, sizeof *changes, 16);
+    if (!changes) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    b->changes = changes;
     /* The action and JSON of the audit record outlive the listener call. */
     b->changes[b->n_changes++] = (cm_change){r->seq, r->action, def, id, r->after, r->after ? strlen(r->after) : 0,
                                              after ? feature_version(def, after) : 0};

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../layers/feature.h"
+#include "../layers/grow.h"
 
 #define MAX_TOTAL_BYTES (64u << 20)
 #define MAX_DEPTH 8
@@ -50,16 +51,12 @@ static cm_status add_file(cm_webfiles *w, const char *fs_path, const char *url_p
         return cm_error_set(err, CM_ERR_IO, fs_path, "cannot read %s", fs_path);
     }
     fclose(f);
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 32;
-        cm_webfile *grown = realloc(w->files, cap * sizeof *grown);
-        if (!grown) {
-            free(data);
-            return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        }
-        w->files = grown;
-        w->cap = cap;
+    cm_webfile *files = cm_grow(w->files, &w->cap, w->n, sizeof *files, 32);
+    if (!files) {
+        free(data);
+        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     }
+    w->files = files;
     cm_webfile *wf = &w->files[w->n++];
     wf->url_path = strdup(url_path);
     wf->data = data;
