@@ -44,17 +44,7 @@ static bool matches_geometry(const cm_feature *feat, const cm_filter *f) {
 }
 
 bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f) {
-    if (f->has_time && s->def->time_start >= 0) {
-        if (feat->t_end_ms < f->t_start_ms || feat->t_start_ms > f->t_end_ms) return false;
-    }
-    for (int i = 0; i < f->n_eq; i++)
-        if (!value_equals(&feat->values[f->eq[i].prop], &f->eq[i].value)) return false;
-    if (f->n_boxes == 0) return true;
-    for (int i = 0; i < f->n_boxes; i++)
-        if (cm_bbox_intersects(&feat->bbox, &f->boxes[i]) &&
-            cm_geom_intersects_bbox(&feat->geom, &f->boxes[i]))
-            return true;
-    return false;
+    return matches_attributes(s, feat, f) && (f->n_boxes == 0 || matches_geometry(feat, f));
 }
 
 /* Position in s of an indexed feature's id. The index was built over a sorted array that
