@@ -167,7 +167,7 @@ static ssize_t position_in_ids(const int64_t *ids, int64_t id, size_t lo, size_t
 }
 
 /* The same over a feature array (whose ids are not kept apart yet). */
-static ssize_t position_in(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
+static ssize_t position_in_features(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int64_t v = a[mid]->id;
@@ -218,7 +218,7 @@ static bool derive_ids(const cm_snapshot *prev, cm_snapshot *s, const int64_t *c
         k += run;
         i = (size_t)at;
         if (i < prev->n && prev->ids[i] == changed[j]) i++;
-        if (position_in(s->features, changed[j], 0, s->n) >= 0) {
+        if (position_in_features(s->features, changed[j], 0, s->n) >= 0) {
             if (k >= s->n) return false;
             s->ids[k++] = changed[j];
         }
@@ -233,7 +233,7 @@ static void release_new_entries(const cm_snapshot *prev, cm_feature **features, 
                                 size_t n_changed) {
     for (size_t i = 0; i < n_changed; i++) {
         if (i > 0 && changed[i] == changed[i - 1]) continue;
-        ssize_t is = position_in(features, changed[i], 0, n), was = cm_snapshot_position(prev, changed[i]);
+        ssize_t is = position_in_features(features, changed[i], 0, n), was = cm_snapshot_position(prev, changed[i]);
         if (is >= 0 && (was < 0 || prev->features[was] != features[is])) cm_feature_unref(features[is]);
     }
 }
