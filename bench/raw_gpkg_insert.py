@@ -154,6 +154,36 @@ class Inserter:
         self.con.close()
 
 
+def make_copy(src_path, db, table):
+    """Copies src_path to db (SQLite online backup, read-only on the source; the copy's pages on disk before any
+    timing, so no stray writeback lands in a window). Returns (has table, has cm_audit, rows in table)."""
+    src = sqlite3.connect("file:%s?mode=ro" % src_path, uri=True)
+    dst = sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    has_table = dst.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()[0]
+    has_audit = dst.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='cm_audit'").fetchone()[0]
+    rows0 = dst.execute('SELECT count(*) FROM "%s"' % table.replace('"', '""')).fetchone()[0] if has_table else 0
+    dst.close()
+    fd = os.open(db, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return has_table, has_audit, rows0
+
+
+def insert_for(ins, seconds):
+    """One connection inserting for `seconds`: (committed rows, wall seconds, sorted latencies). Used by
+    bench_write.py to alternate short raw and crisismap windows (the disk's fsync rate drifts over seconds)."""
+    lat = []
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while time.perf_counter() < end:
+        lat.append(ins.one())
+    return len(lat), time.perf_counter() - t0, sorted(lat)
+
+
 def run_mode(path, table, mode, seconds, warm):
     threads = 8 if mode == "c8" else 1
     audit = mode == "c1_audit"
@@ -245,19 +275,7 @@ def main():
         while todo:
             mode, attempt = todo.pop(0)
             remove()  # every mode starts from the same copy (same table size, fresh WAL)
-            src = sqlite3.connect("file:%s?mode=ro" % a.src, uri=True)
-            dst = sqlite3.connect(db)
-            src.backup(dst)
-            src.close()
-            has_table = dst.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", (a.table,)).fetchone()[0]
-            has_audit = dst.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='cm_audit'").fetchone()[0]
-            rows0 = dst.execute('SELECT count(*) FROM "%s"' % a.table.replace('"', '""')).fetchone()[0] if has_table else 0
-            dst.close()
-            fd = os.open(db, os.O_RDONLY)  # the copy's pages on disk before timing: no stray writeback in the window
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            has_table, has_audit, rows0 = make_copy(a.src, db, a.table)
             if not has_table:
                 raise SystemExit("raw_gpkg_insert: no table %s in %s" % (a.table, a.src))
             if mode == "c1_audit" and not has_audit:

@@ -30,7 +30,8 @@ if [ "${QUICK:-0}" = 1 ]; then D=${D:-3}; WARM=${WARM:-1}; MODE="QUICK (${D} s p
 else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s warm-up)"; fi
 READ_DELAY_MS=${READ_DELAY_MS:-2}
 if [ "${QUICK:-0}" = 1 ]; then READ_ROUNDS=${READ_ROUNDS:-2}; else READ_ROUNDS=${READ_ROUNDS:-3}; fi
-PHASES=$(( 3 + 2 * READ_ROUNDS ))   # creates 1 and 8 clients, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
+if [ "${QUICK:-0}" = 1 ]; then PAIRS=${PAIRS:-4}; PAIR_S=${PAIR_S:-1}; else PAIRS=${PAIRS:-6}; PAIR_S=${PAIR_S:-2}; fi
+PHASES=$(( 4 + 2 * READ_ROUNDS ))   # creates 1 client, paired with raw, 8 clients, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
 if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-120}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-360}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -145,6 +146,7 @@ alive "$CM_PID" || die "crisismap (pid $CM_PID) stopped while idle; its log ends
 say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
 timeout -k 5 $(( 2 * (PHASES * D + (PHASES - 1) * WARM + 1) + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
     --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" --read-rounds "$READ_ROUNDS" --deadline "$DEADLINE" \
+    --raw-src "$STORE" --raw-dir "$WD/raw" --pairs "$PAIRS" --pair-s "$PAIR_S" \
     || { alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
          die "bench_write.py failed"; }
 alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
