@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "events.h"
+#include "heap_hint.h"
 #include "server.h"
 #include "webfiles.h"
 
@@ -62,6 +63,7 @@ int cm_cli_serve(int argc, char **argv) {
         fprintf(stderr, "crisismap serve: no configuration file %s (give one with --config)\n", config_path);
         return CM_EXIT_USAGE;
     }
+    cm_heap_keep_large_blocks();
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cm_error err;
