@@ -400,6 +400,13 @@ static void read_audit(cm_writer *w, cm_edit *e) {
 
 /* ---- batches ---- */
 
+/* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
+static void note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
+    if (cm_lifecycle_status_prop(def) < 0) return;
+    int64_t t = cm_lifecycle_next_change(def, f->values, now);
+    if (t < w->next_timer_ms) w->next_timer_ms = t;
+}
+
 static void process_batch(cm_writer *w, cm_edit *edits) {
     int64_t now = cm_clock_wall_ms();
     batch b;
@@ -445,6 +452,9 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
             wk->n = 0;
         }
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
+        /* Their statuses were set as they were applied; what remains is when they next change. */
+        for (cm_edit *e = edits; e; e = e->next)
+            if (e->result) note_next_status_change(w, e->layer->def, e->result, now);
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
@@ -532,7 +542,9 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&w->lock);
         if (edits) process_batch(w, edits);
         int64_t now = cm_clock_wall_ms();
-        if (edits || now >= w->next_timer_ms) run_lifecycle(w);
+        /* Not after every batch: it reads every feature of the lifecycle layers, and a batch's
+         * own features brought the timer forward as they were committed. */
+        if (now >= w->next_timer_ms) run_lifecycle(w);
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
             w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
