@@ -13,6 +13,10 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      feature; the read targets must answer 200.
   2. creates, 1 client  : wrk -t1 -c1, a Lua script (generated into --run) POSTs one new `services` Point
      per request (distinct coordinates and names); --warm s unrecorded, then -d s recorded.
+  2b. paired            : --pairs alternating windows of --pair-s s: raw 1-connection inserts (raw_gpkg_insert's
+     Inserter, in this process, on a fresh copy of --raw-src in --raw-dir) and 1-client creates, raw first in
+     even pairs, crisismap first in odd ones. The 1-client target is judged on the median pair ratio: the
+     disk's fsync rate drifts by 2x within seconds on this VM, and adjacent windows share its mood.
   3. creates, 8 clients : wrk -t2 -c8, the same.
      A create counts only when it answered 201 (the Lua response() hook counts statuses; non-201 answers
      and socket errors are reported, and invalidate the row). Latency percentiles are wrk's, over every
@@ -33,8 +37,8 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
 CPU is accounted per window: the server's process tree, this script and its wrk processes, the whole machine;
 "other" = machine - server - ours. The box is shared: a phase whose window saw more than OTHER_CPU_LIMIT cores
 of other work is run once more (--retries) and flagged "!" in the report if it stays disturbed.
-Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c8, read_idle,
-read_loaded, write_during_reads, write_c1_grown; plus preflight).
+Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c1_paired (one record for
+all pairs), write_c8, read_idle, read_loaded, write_during_reads, write_c1_grown; plus preflight).
 
 report prints the table and the target checks from those records, the raw GeoPackage records written
 by raw_gpkg_insert.py into the same file, and META.json (written by write.sh).
