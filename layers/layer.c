@@ -104,8 +104,37 @@ static void release_retired(cm_retired *r) {
     }
 }
 
-/* Everything but the spatial index, extents and version. */
-static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features, size_t n, bool sorted) {
+/* Feature pointers and ids of a line of snapshots. A snapshot reads [0, its n) only, so the
+ * successor of the newest one may write past `used` without disturbing any reader; only the
+ * persistence worker derives snapshots, and only from the newest, so `used` is its alone. */
+struct cm_entries {
+    atomic_uint refs;
+    size_t cap, used;
+    cm_feature **features;
+    int64_t *ids;
+};
+
+static struct cm_entries *entries_wrap(cm_feature **features, int64_t *ids, size_t cap, size_t used) {
+    struct cm_entries *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    atomic_init(&e->refs, 1);
+    e->features = features;
+    e->ids = ids;
+    e->cap = cap;
+    e->used = used;
+    return e;
+}
+
+static void release_entries(struct cm_entries *e) {
+    if (!e || atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1) return;
+    free(e->features);
+    free(e->ids);
+    free(e);
+}
+
+/* Everything but the spatial index, extents and version, over entries [0, n) (the
+ * snapshot takes the caller's reference to entries only when it succeeds). */
+static cm_snapshot *new_snapshot(const cm_layer_def *def, struct cm_entries *entries, size_t n) {
     cm_snapshot *s = calloc(1, sizeof *s);
     cm_retired *r = calloc(1, sizeof *r);
     if (!s || !r) {
@@ -119,10 +148,11 @@ static cm_snapshot *new_snapshot(const cm_layer_def *def, cm_feature **features,
     s->retired = r;
     pthread_mutex_init(&s->cache_lock, NULL);
     s->def = def;
-    s->features = features;
+    s->entries = entries;
+    s->features = entries->features;
+    s->ids = entries->ids;
     s->n = n;
     s->built_ms = cm_clock_wall_ms();
-    if (!sorted && n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
     reset_extents(s);
     return s;
 }
@@ -133,20 +163,27 @@ static void set_version(cm_snapshot *s) {
 
 cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, size_t n, cm_snapshot **out) {
     *out = NULL;
-    cm_snapshot *s = new_snapshot(def, features, n, false);
+    if (n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    struct cm_entries *e = ids ? entries_wrap(features, ids, n, n) : NULL;
+    cm_snapshot *s = e ? new_snapshot(def, e, n) : NULL;
     if (!s) {
         for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
-        free(features);
+        if (e) {
+            release_entries(e);
+        } else {
+            free(features);
+            free(ids);
+        }
         return CM_ERR_NOMEM;
     }
-    s->ids = malloc((n ? n : 1) * sizeof *s->ids);
-    for (size_t i = 0; s->ids && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         s->ids[i] = features[i]->id;
         s->hash_sum += mixed(features[i]);
         extend(s, features[i]);
     }
     set_version(s);
-    if (s->ids) s->base = build_base(features, n);
+    s->base = build_base(features, n);
     if (!s->base) {
         cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
@@ -203,28 +240,28 @@ static size_t merge_overlay(const cm_overlay_entry *a, size_t na, const int64_t 
     return k;
 }
 
-/* s's id array: prev's, less the changed ids that are gone, plus those that are new. */
-static bool derive_ids(const cm_snapshot *prev, cm_snapshot *s, const int64_t *changed, size_t n_changed) {
-    s->ids = malloc((s->n ? s->n : 1) * sizeof *s->ids);
-    if (!s->ids) return false;
+/* The ids of features[0, n): prev's, less the changed ids that are gone, plus those that
+ * are new; into ids. */
+static bool derive_ids(const cm_snapshot *prev, cm_feature *const *features, size_t n, int64_t *ids,
+                       const int64_t *changed, size_t n_changed) {
     size_t i = 0, k = 0;
     for (size_t j = 0; j < n_changed; j++) {
         if (j > 0 && changed[j] == changed[j - 1]) continue;
         /* Copy prev's run below this id in one go, then decide this id. */
         ssize_t at = position_in_ids(prev->ids, changed[j], i, prev->n, true);
         size_t run = (size_t)at - i;
-        if (k + run > s->n) return false;
-        memcpy(s->ids + k, prev->ids + i, run * sizeof *s->ids);
+        if (k + run > n) return false;
+        memcpy(ids + k, prev->ids + i, run * sizeof *ids);
         k += run;
         i = (size_t)at;
         if (i < prev->n && prev->ids[i] == changed[j]) i++;
-        if (position_in_features(s->features, changed[j], 0, s->n) >= 0) {
-            if (k >= s->n) return false;
-            s->ids[k++] = changed[j];
+        if (position_in_features(features, changed[j], 0, n) >= 0) {
+            if (k >= n) return false;
+            ids[k++] = changed[j];
         }
     }
-    if (k + (prev->n - i) != s->n) return false;
-    memcpy(s->ids + k, prev->ids + i, (prev->n - i) * sizeof *s->ids);
+    if (k + (prev->n - i) != n) return false;
+    memcpy(ids + k, prev->ids + i, (prev->n - i) * sizeof *ids);
     return true;
 }
 
@@ -238,27 +275,16 @@ static void release_new_entries(const cm_snapshot *prev, cm_feature **features, 
     }
 }
 
-cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
-                             size_t n_changed, cm_snapshot **out) {
-    *out = NULL;
-    if (!atomic_load(&prev->owns_live)) { /* a second successor would free what the first holds */
-        release_new_entries(prev, features, n, changed, n_changed);
-        free(features);
-        return CM_ERR_INTERNAL;
-    }
-    /* The writer hands over features in id order. Everything that can fail comes before
-     * prev is touched. */
-    cm_snapshot *s = new_snapshot(prev->def, features, n, true);
+/* The part of a derive after s holds its entries: version, extents, index and the hand-over
+ * from prev. changed: ascending ids (repeats allowed); on failure s is released, with the
+ * references its entries hold that prev's do not. */
+static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *changed, size_t n_changed,
+                             cm_snapshot **out) {
     cm_feature **leaving = malloc((n_changed ? n_changed : 1) * sizeof *leaving);
-    if (!s || !leaving || !derive_ids(prev, s, changed, n_changed)) {
-        release_new_entries(prev, features, n, changed, n_changed);
-        if (s) {
-            atomic_store(&s->owns_live, false);
-            cm_snapshot_unref(s);
-        } else {
-            free(features);
-        }
-        free(leaving);
+    if (!leaving) {
+        release_new_entries(prev, s->features, s->n, changed, n_changed);
+        atomic_store(&s->owns_live, false);
+        cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
     }
     size_t n_leaving = 0;
@@ -284,16 +310,16 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
     }
     if (rescan) {
         reset_extents(s);
-        for (size_t i = 0; i < n; i++) extend(s, features[i]);
+        for (size_t i = 0; i < s->n; i++) extend(s, s->features[i]);
     }
     set_version(s);
     /* Rebuilding the index costs O(n log n) on the worker and holds up the writes queued
      * behind it (10-20 ms at 100,000 features); every query scans the overlay. 1/32 made
      * writes' p99 worse (18-44 ms against 12-17 ms in full bench/write.sh runs) and reads no
      * better, so 1/8. */
-    size_t limit = n / 8 > 256 ? n / 8 : 256;
+    size_t limit = s->n / 8 > 256 ? s->n / 8 : 256;
     if (prev->n_overlay + n_changed > limit) {
-        s->base = build_base(features, n);
+        s->base = build_base(s->features, s->n);
     } else {
         s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
         if (s->overlay) {
@@ -303,7 +329,7 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
         }
     }
     if (!s->base) {
-        release_new_entries(prev, features, n, changed, n_changed);
+        release_new_entries(prev, s->features, s->n, changed, n_changed);
         atomic_store(&s->owns_live, false);
         cm_snapshot_unref(s);
         free(leaving);
@@ -319,6 +345,76 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
     atomic_store(&prev->owns_live, false);
     *out = s;
     return CM_OK;
+}
+
+cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
+                             size_t n_changed, cm_snapshot **out) {
+    *out = NULL;
+    if (!atomic_load(&prev->owns_live)) { /* a second successor would free what the first holds */
+        release_new_entries(prev, features, n, changed, n_changed);
+        free(features);
+        return CM_ERR_INTERNAL;
+    }
+    /* The writer hands over features in id order. Everything that can fail comes before
+     * prev is touched. */
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    bool ids_ok = ids && derive_ids(prev, features, n, ids, changed, n_changed);
+    struct cm_entries *e = ids_ok ? entries_wrap(features, ids, n, n) : NULL;
+    cm_snapshot *s = e ? new_snapshot(prev->def, e, n) : NULL;
+    if (!s) {
+        release_new_entries(prev, features, n, changed, n_changed);
+        if (e) {
+            release_entries(e);
+        } else {
+            free(features);
+            free(ids);
+        }
+        return CM_ERR_NOMEM;
+    }
+    return derive_rest(prev, s, changed, n_changed, out);
+}
+
+cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *added, size_t n_added, cm_snapshot **out) {
+    *out = NULL;
+    bool ascending = n_added == 0 || prev->n == 0 || added[0]->id > prev->ids[prev->n - 1];
+    for (size_t i = 1; ascending && i < n_added; i++) ascending = added[i]->id > added[i - 1]->id;
+    if (!atomic_load(&prev->owns_live) || !ascending) {
+        for (size_t i = 0; i < n_added; i++) cm_feature_unref(added[i]);
+        return CM_ERR_INTERNAL;
+    }
+    size_t n = prev->n + n_added;
+    struct cm_entries *e = prev->entries;
+    if (e->used == prev->n && e->cap >= n) {
+        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    } else {
+        size_t cap = n + n / 2 + 16;
+        cm_feature **features = malloc(cap * sizeof *features);
+        int64_t *ids = malloc(cap * sizeof *ids);
+        e = features && ids ? entries_wrap(features, ids, cap, prev->n) : NULL;
+        if (!e) {
+            free(features);
+            free(ids);
+            for (size_t i = 0; i < n_added; i++) cm_feature_unref(added[i]);
+            return CM_ERR_NOMEM;
+        }
+        if (prev->n) {
+            memcpy(features, prev->features, prev->n * sizeof *features);
+            memcpy(ids, prev->ids, prev->n * sizeof *ids);
+        }
+    }
+    for (size_t i = 0; i < n_added; i++) {
+        e->features[prev->n + i] = added[i];
+        e->ids[prev->n + i] = added[i]->id;
+    }
+    e->used = n;
+    cm_snapshot *s = new_snapshot(prev->def, e, n);
+    if (!s) {
+        for (size_t i = 0; i < n_added; i++) cm_feature_unref(added[i]);
+        release_entries(e);
+        return CM_ERR_NOMEM;
+    }
+    /* The new ids, ascending, are the tail of s's own id array. */
+    return derive_rest(prev, s, s->ids + prev->n, n_added, out);
 }
 
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
@@ -337,8 +433,7 @@ void cm_snapshot_unref(cm_snapshot *s) {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     if (atomic_load(&s->owns_live))
         for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
-    free(s->features);
-    free(s->ids);
+    release_entries(s->entries);
     release_retired(s->retired);
     release_base(s->base);
     free(s->overlay);

@@ -57,6 +57,10 @@ typedef struct cm_retired {
     size_t n;
 } cm_retired;
 
+/* The arrays behind snapshots' features and ids (layer.c): shared along a line of snapshots
+ * while changes only append, so a batch of creates copies nothing. */
+struct cm_entries;
+
 typedef struct cm_snapshot {
     atomic_uint refs;
     atomic_bool owns_live;   /* newest of its line: holds a reference to each of its features */
@@ -64,9 +68,10 @@ typedef struct cm_snapshot {
     const cm_layer_def *def;
     uint64_t version;        /* order-independent content hash of all features: the layer's strong ETag */
     uint64_t hash_sum;       /* sum of the features' mixed hashes, kept so a change updates it in O(1) */
-    cm_feature **features;   /* sorted by ascending id */
+    cm_feature **features;   /* sorted by ascending id; entries [0, n) of `entries` */
     int64_t *ids;            /* ids[i] == features[i]->id: searched without chasing pointers */
     size_t n;
+    struct cm_entries *entries; /* owns features and ids (one reference) */
     cm_index_base *base;     /* spatial index of an earlier (or this) state */
     cm_overlay_entry *overlay; /* ascending ids changed since base was built: checked one by one */
     size_t n_overlay;
@@ -94,6 +99,11 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
  * grows past a fraction of the layer, when the index is rebuilt. */
 cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
                              size_t n_changed, cm_snapshot **out);
+/* The same as cm_snapshot_derive for a batch that only created features, all with ids
+ * above prev's: `added` (ascending ids, one reference each, the array itself is not taken)
+ * go after prev's entries, in place when prev's arrays have room and nothing was appended
+ * past prev yet, else into arrays half as large again (so appends cost O(1) amortized). */
+cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *added, size_t n_added, cm_snapshot **out);
 /* Position in s->features of the feature with this id, or -1. */
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id);
 /* The same, searching only positions [lo, hi) (clamped to the snapshot). */

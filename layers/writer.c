@@ -74,7 +74,13 @@ typedef struct working {
     cm_layer *layer;
     size_t layer_index;
     cm_snapshot *from; /* the published snapshot this copy started from */
-    cm_feature **arr;  /* sorted by id; entries `from` also has are shared, the others hold a reference */
+    /* A batch that only creates needs no copy of the layer: its features (ascending ids above
+     * all of from's, one reference each) are appended to from's arrays at the commit. The
+     * first replace or delete makes the full copy `arr` (sorted by id; entries `from` also
+     * has are shared, the others hold a reference), which takes `added` in. */
+    cm_feature **added;
+    size_t n_added, cap_added;
+    cm_feature **arr;
     size_t n, cap;
     int64_t *changed;  /* ids created, replaced or deleted in this batch */
     size_t n_changed, cap_changed;
@@ -100,21 +106,28 @@ static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
     b->w = grown;
     working *wk = &b->w[b->n];
     memset(wk, 0, sizeof *wk);
-    cm_snapshot *snap = cm_layer_acquire(layer);
     wk->layer = layer;
     wk->layer_index = layer_index(w, layer);
-    wk->cap = snap->n + 16;
-    wk->arr = malloc(wk->cap * sizeof *wk->arr);
-    if (!wk->arr) {
-        cm_snapshot_unref(snap);
-        return NULL;
-    }
-    if (snap->n) memcpy(wk->arr, snap->features, snap->n * sizeof *wk->arr);
-    wk->n = snap->n;
     wk->next_id_at_start = w->next_id[wk->layer_index];
-    wk->from = snap;
+    wk->from = cm_layer_acquire(layer);
     b->n++;
     return wk;
+}
+
+/* Makes the full working copy (once per layer and batch). */
+static bool materialize(working *wk) {
+    if (wk->arr) return true;
+    size_t n0 = wk->from->n;
+    wk->cap = n0 + wk->n_added + 16;
+    wk->arr = malloc(wk->cap * sizeof *wk->arr);
+    if (!wk->arr) return false;
+    if (n0) memcpy(wk->arr, wk->from->features, n0 * sizeof *wk->arr);
+    if (wk->n_added) memcpy(wk->arr + n0, wk->added, wk->n_added * sizeof *wk->arr);
+    wk->n = n0 + wk->n_added;
+    free(wk->added);
+    wk->added = NULL;
+    wk->n_added = wk->cap_added = 0;
+    return true;
 }
 
 static bool note_change(working *wk, int64_t id) {
@@ -142,6 +155,13 @@ static void drop_entry(working *wk, cm_feature *f) {
 }
 
 static bool working_put(working *wk, cm_feature *f) {
+    if (!wk->arr) { /* a create: ids ascending */
+        cm_feature **added = cm_grow(wk->added, &wk->cap_added, wk->n_added, sizeof *added, 16);
+        if (!added) return false;
+        wk->added = added;
+        wk->added[wk->n_added++] = f;
+        return true;
+    }
     ssize_t pos = find_pos(wk, f->id);
     if (pos >= 0) {
         drop_entry(wk, wk->arr[pos]);
@@ -180,6 +200,8 @@ static void batch_discard(cm_writer *w, batch *b, bool committed) {
             ssize_t pos = find_pos(wk, wk->changed[c]);
             if (pos >= 0) drop_entry(wk, wk->arr[pos]);
         }
+        for (size_t a = 0; a < wk->n_added; a++) cm_feature_unref(wk->added[a]);
+        free(wk->added);
         free(b->w[i].arr);
         free(b->w[i].changed);
         cm_snapshot_unref(b->w[i].from);
@@ -308,6 +330,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     if (!wk) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     cm_feature *cur = NULL;
     if (e->kind != CM_EDIT_CREATE) {
+        if (!materialize(wk)) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
         ssize_t pos = find_pos(wk, e->id);
         if (pos < 0) {
             cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
@@ -444,12 +467,26 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         for (size_t i = 0; i < b.n; i++) {
             cm_snapshot *snap;
             working *wk = &b.w[i];
-            if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
-            /* Only this thread publishes, so `from` is still the layer's current snapshot. */
-            if (cm_snapshot_derive(wk->from, wk->arr, wk->n, wk->changed, wk->n_changed, &snap) == CM_OK)
+            /* Only this thread publishes, so `from` is still the layer's current snapshot. Both
+             * derives take the batch's references, whatever they return. */
+            cm_status ds;
+            if (wk->arr) {
+                if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
+                ds = cm_snapshot_derive(wk->from, wk->arr, wk->n, wk->changed, wk->n_changed, &snap);
+            } else if (wk->n_added) {
+                ds = cm_snapshot_derive_appended(wk->from, wk->added, wk->n_added, &snap);
+            } else {
+                continue; /* every edit of this layer failed: nothing changed */
+            }
+            if (ds == CM_OK) {
                 cm_layer_publish(wk->layer, snap);
+            } else {
+                fprintf(stderr, "crisismap: changes to %s were committed but are not in memory (%s); restart the server\n",
+                        wk->layer->def->id, cm_status_message(ds));
+            }
             wk->arr = NULL;
             wk->n = 0;
+            wk->n_added = 0;
         }
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
         /* Their statuses were set as they were applied; what remains is when they next change. */

@@ -43,42 +43,59 @@ int main(void) {
     uint64_t first_version = s->version, middle_version = 0;
     int64_t next_id = (int64_t)n + 1;
     for (int round = 0; round < 60; round++) {
-        /* A batch: move some, delete some, create some. */
-        size_t m = s->n;
-        cm_feature **next = malloc((m + 20) * sizeof *next);
-        int64_t changed[40];
-        size_t nc = 0, k = 0;
-        for (size_t i = 0; i < m; i++) {
-            cm_feature *f = s->features[i];
-            double r = rnd(&seed);
-            if (r < 0.004 && nc < 30) {
-                changed[nc++] = f->id; /* deleted */
-            } else if (r < 0.008 && nc < 30) {
-                next[k++] = point(def, f->id, rnd(&seed), rnd(&seed)); /* moved */
-                changed[nc++] = f->id;
-            } else {
-                next[k++] = f; /* shared with s: no reference of its own */
+        if (round % 3 != 0) {
+            /* A batch of creates only: appended to s's arrays, in place while they have room,
+             * under snapshots still held (first, middle). */
+            cm_feature *added[8];
+            size_t na = 1 + (size_t)(rnd(&seed) * 7);
+            for (size_t j = 0; j < na; j++) added[j] = point(def, next_id++, rnd(&seed), rnd(&seed));
+            size_t n_before = s->n;
+            cm_snapshot *d;
+            CHECK(cm_snapshot_derive_appended(s, added, na, &d) == CM_OK);
+            CHECK(d->n == n_before + na && s->n == n_before && d->features[n_before] == added[0]);
+            cm_snapshot *second;
+            cm_feature *late = point(def, next_id, 0.5, 0.5);
+            CHECK(cm_snapshot_derive_appended(s, &late, 1, &second) == CM_ERR_INTERNAL && !second); /* s has a successor */
+            cm_snapshot_unref(s);
+            s = d;
+        } else {
+            /* A batch: move some, delete some, create some. */
+            size_t m = s->n;
+            cm_feature **next = malloc((m + 20) * sizeof *next);
+            int64_t changed[40];
+            size_t nc = 0, k = 0;
+            for (size_t i = 0; i < m; i++) {
+                cm_feature *f = s->features[i];
+                double r = rnd(&seed);
+                if (r < 0.004 && nc < 30) {
+                    changed[nc++] = f->id; /* deleted */
+                } else if (r < 0.008 && nc < 30) {
+                    next[k++] = point(def, f->id, rnd(&seed), rnd(&seed)); /* moved */
+                    changed[nc++] = f->id;
+                } else {
+                    next[k++] = f; /* shared with s: no reference of its own */
+                }
             }
-        }
-        for (int j = 0; j < 5; j++) {
-            next[k++] = point(def, next_id, rnd(&seed), rnd(&seed));
-            changed[nc++] = next_id++;
-        }
-        int64_t sorted[40];
-        memcpy(sorted, changed, nc * sizeof *sorted);
-        for (size_t a = 1; a < nc; a++)
-            for (size_t b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
-                int64_t t = sorted[b];
-                sorted[b] = sorted[b - 1];
-                sorted[b - 1] = t;
+            for (int j = 0; j < 5; j++) {
+                next[k++] = point(def, next_id, rnd(&seed), rnd(&seed));
+                changed[nc++] = next_id++;
             }
-        cm_snapshot *d;
-        CHECK(cm_snapshot_derive(s, next, k, sorted, nc, &d) == CM_OK);
-        cm_snapshot *second;
-        CHECK(cm_snapshot_derive(s, NULL, 0, NULL, 0, &second) == CM_ERR_INTERNAL && !second); /* s has a successor */
-        cm_snapshot_unref(s);
-        s = d;
-        if (round == 30) {
+            int64_t sorted[40];
+            memcpy(sorted, changed, nc * sizeof *sorted);
+            for (size_t a = 1; a < nc; a++)
+                for (size_t b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
+                    int64_t t = sorted[b];
+                    sorted[b] = sorted[b - 1];
+                    sorted[b - 1] = t;
+                }
+            cm_snapshot *d;
+            CHECK(cm_snapshot_derive(s, next, k, sorted, nc, &d) == CM_OK);
+            cm_snapshot *second;
+            CHECK(cm_snapshot_derive(s, NULL, 0, NULL, 0, &second) == CM_ERR_INTERNAL && !second); /* s has a successor */
+            cm_snapshot_unref(s);
+            s = d;
+        }
+        if (round == 31) {
             middle = cm_snapshot_ref(s);
             middle_version = s->version;
         }
@@ -117,6 +134,16 @@ int main(void) {
         cm_snapshot_unref(fresh);
     }
     CHECK(s->n_overlay < s->n); /* the overlay was folded into a rebuilt index along the way */
+    /* Creates must come with ascending ids above the layer's: anything else is refused, and
+     * the references given are released (LeakSanitizer would see them otherwise). */
+    cm_feature *bad[2] = {point(def, next_id + 1, 0.1, 0.1), point(def, next_id, 0.2, 0.2)};
+    cm_snapshot *refused;
+    CHECK(cm_snapshot_derive_appended(s, bad, 2, &refused) == CM_ERR_INTERNAL && !refused);
+    cm_feature *old_id = point(def, 1, 0.3, 0.3);
+    CHECK(cm_snapshot_derive_appended(s, &old_id, 1, &refused) == CM_ERR_INTERNAL && !refused);
+    int middle_ids_ok = 1;
+    for (size_t i = 0; i < middle->n; i++) middle_ids_ok &= middle->ids[i] == middle->features[i]->id;
+    CHECK(middle_ids_ok);
     /* The held snapshots still show what they showed: their versions recomputed from their
      * features (whose hashes and ids are read here) are unchanged. */
     cm_snapshot *held[2] = {first, middle};
