@@ -157,6 +157,20 @@ static cm_snapshot *new_snapshot(const cm_layer_def *def, struct cm_entries *ent
     return s;
 }
 
+/* A snapshot over n entries in these arrays, which it then owns. NULL when that fails or
+ * ids is NULL: ids is freed, features left to the caller (with the references it holds). */
+static cm_snapshot *snapshot_over(const cm_layer_def *def, cm_feature **features, int64_t *ids, size_t n) {
+    struct cm_entries *e = ids ? entries_wrap(features, ids, n, n) : NULL;
+    cm_snapshot *s = e ? new_snapshot(def, e, n) : NULL;
+    if (!s && e) {
+        e->features = NULL;
+        release_entries(e);
+    } else if (!s) {
+        free(ids);
+    }
+    return s;
+}
+
 static void set_version(cm_snapshot *s) {
     s->version = cm_hash_fnv1a(&s->hash_sum, sizeof s->hash_sum, cm_hash_fnv1a(s->def->id, strlen(s->def->id), CM_FNV_SEED));
 }
@@ -164,17 +178,10 @@ static void set_version(cm_snapshot *s) {
 cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, size_t n, cm_snapshot **out) {
     *out = NULL;
     if (n > 1) qsort(features, n, sizeof *features, cmp_feature_id);
-    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
-    struct cm_entries *e = ids ? entries_wrap(features, ids, n, n) : NULL;
-    cm_snapshot *s = e ? new_snapshot(def, e, n) : NULL;
+    cm_snapshot *s = snapshot_over(def, features, malloc((n ? n : 1) * sizeof(int64_t)), n);
     if (!s) {
         for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
-        if (e) {
-            release_entries(e);
-        } else {
-            free(features);
-            free(ids);
-        }
+        free(features);
         return CM_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -358,17 +365,14 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
     /* The writer hands over features in id order. Everything that can fail comes before
      * prev is touched. */
     int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
-    bool ids_ok = ids && derive_ids(prev, features, n, ids, changed, n_changed);
-    struct cm_entries *e = ids_ok ? entries_wrap(features, ids, n, n) : NULL;
-    cm_snapshot *s = e ? new_snapshot(prev->def, e, n) : NULL;
+    if (ids && !derive_ids(prev, features, n, ids, changed, n_changed)) {
+        free(ids);
+        ids = NULL;
+    }
+    cm_snapshot *s = snapshot_over(prev->def, features, ids, n);
     if (!s) {
         release_new_entries(prev, features, n, changed, n_changed);
-        if (e) {
-            release_entries(e);
-        } else {
-            free(features);
-            free(ids);
-        }
+        free(features);
         return CM_ERR_NOMEM;
     }
     return derive_rest(prev, s, changed, n_changed, out);
