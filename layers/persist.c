@@ -132,6 +132,11 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
      * pages back on every commit (a third of its time at 60,000). The environment's
      * OGR_SQLITE_CACHE wins. */
     if (!CPLGetConfigOption("OGR_SQLITE_CACHE", NULL)) CPLSetConfigOption("OGR_SQLITE_CACHE", "64");
+    /* Statement journals in memory: an insert whose R-tree node splits spills its journal
+     * past 64 KB, and SQLite then made, wrote and unlinked a file in /var/tmp (about once
+     * in 50 creates), which also made writes depend on a writable temporary directory. The
+     * journal only rolls back one statement; durability is the WAL's. */
+    if (!CPLGetConfigOption("OGR_SQLITE_PRAGMA", NULL)) CPLSetConfigOption("OGR_SQLITE_PRAGMA", "temp_store=MEMORY");
     cm_persist *p = calloc(1, sizeof *p);
     if (!p) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     p->defs = defs;
