@@ -330,12 +330,7 @@ def paired_c1_phase(a, env):
     import raw_gpkg_insert as raw
     db = os.path.join(a.raw_dir, "paired-raw.gpkg")
 
-    def remove():
-        for suf in ("", "-wal", "-shm", "-journal"):
-            if os.path.exists(db + suf):
-                os.remove(db + suf)
-
-    remove()
+    raw.remove_copy(db)
     os.makedirs(a.raw_dir, exist_ok=True)
     has_table, _, rows0 = raw.make_copy(a.raw_src, db, "services")
     if not has_table:
@@ -367,7 +362,7 @@ def paired_c1_phase(a, env):
         n1 = services_count(a.base)
     finally:
         ins.close()
-        remove()
+        raw.remove_copy(db)
     ok = sum(x["cm"]["n"] for x in pairs)
     rs = sorted(x["ratio"] for x in pairs if x["ratio"] is not None)
     rec = dict(measure="write_c1_paired", title="creates 1 client / raw inserts, alternating windows", pair_s=a.pair_s,

@@ -154,6 +154,13 @@ class Inserter:
         self.con.close()
 
 
+def remove_copy(db):
+    """Removes a copy made by make_copy, with its WAL and shared-memory files."""
+    for suf in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(db + suf):
+            os.remove(db + suf)
+
+
 def make_copy(src_path, db, table):
     """Copies src_path to db (SQLite online backup, read-only on the source; the copy's pages on disk before any
     timing, so no stray writeback lands in a window). Returns (has table, has cm_audit, rows in table)."""
@@ -264,17 +271,12 @@ def main():
     os.makedirs(a.dir, exist_ok=True)
     db = os.path.join(a.dir, "raw-insert.gpkg")
 
-    def remove():
-        for suf in ("", "-wal", "-shm", "-journal"):
-            if os.path.exists(db + suf):
-                os.remove(db + suf)
-
     results = []
     try:
         todo = [(m.strip(), 0) for m in a.modes.split(",") if m.strip()]
         while todo:
             mode, attempt = todo.pop(0)
-            remove()  # every mode starts from the same copy (same table size, fresh WAL)
+            remove_copy(db)  # every mode starts from the same copy (same table size, fresh WAL)
             has_table, has_audit, rows0 = make_copy(a.src, db, a.table)
             if not has_table:
                 raise SystemExit("raw_gpkg_insert: no table %s in %s" % (a.table, a.src))
@@ -302,7 +304,7 @@ def main():
                 time.sleep(2)
                 todo.insert(0, (mode, attempt + 1))
     finally:
-        remove()
+        remove_copy(db)
     return 0
 
 

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int cmp_feature_id(const void *a, const void *b) {
     int64_t x = (*(cm_feature *const *)a)->id, y = (*(cm_feature *const *)b)->id;
@@ -210,8 +209,7 @@ static ssize_t position_in_ids(const int64_t *ids, int64_t id, size_t lo, size_t
     return lower_bound ? (ssize_t)lo : -1;
 }
 
-/* The same over a feature array (whose ids are not kept apart yet). */
-static ssize_t position_in_features(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
+ssize_t cm_features_position(cm_feature *const *a, int64_t id, size_t lo, size_t hi) {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int64_t v = a[mid]->id;
@@ -262,7 +260,7 @@ static bool derive_ids(const cm_snapshot *prev, cm_feature *const *features, siz
         k += run;
         i = (size_t)at;
         if (i < prev->n && prev->ids[i] == changed[j]) i++;
-        if (position_in_features(features, changed[j], 0, n) >= 0) {
+        if (cm_features_position(features, changed[j], 0, n) >= 0) {
             if (k >= n) return false;
             ids[k++] = changed[j];
         }
@@ -277,7 +275,7 @@ static void release_new_entries(const cm_snapshot *prev, cm_feature **features, 
                                 size_t n_changed) {
     for (size_t i = 0; i < n_changed; i++) {
         if (i > 0 && changed[i] == changed[i - 1]) continue;
-        ssize_t is = position_in_features(features, changed[i], 0, n), was = cm_snapshot_position(prev, changed[i]);
+        ssize_t is = cm_features_position(features, changed[i], 0, n), was = cm_snapshot_position(prev, changed[i]);
         if (is >= 0 && (was < 0 || prev->features[was] != features[is])) cm_feature_unref(features[is]);
     }
 }

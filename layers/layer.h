@@ -108,6 +108,8 @@ cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *adde
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id);
 /* The same, searching only positions [lo, hi) (clamped to the snapshot). */
 ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi);
+/* Position of id in a[lo, hi), an array sorted by id that is not (yet) a snapshot's, or -1. */
+ssize_t cm_features_position(cm_feature *const *a, int64_t id, size_t lo, size_t hi);
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s);
 void cm_snapshot_unref(cm_snapshot *s); /* accepts NULL */
 

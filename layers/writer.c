@@ -138,16 +138,7 @@ static bool note_change(working *wk, int64_t id) {
     return true;
 }
 
-static ssize_t find_pos(const working *wk, int64_t id) {
-    size_t lo = 0, hi = wk->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (wk->arr[mid]->id == id) return (ssize_t)mid;
-        if (wk->arr[mid]->id < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return -1;
-}
+static ssize_t find_pos(const working *wk, int64_t id) { return cm_features_position(wk->arr, id, 0, wk->n); }
 
 /* Drops an entry of the working copy: only one this batch made holds a reference. */
 static void drop_entry(working *wk, cm_feature *f) {
@@ -190,22 +181,29 @@ static int cmp_ids(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Drops the references of the features this batch made, after a rollback (a commit hands
+ * them to the layer's next snapshot and leaves nothing here). */
+static void release_batch_entries(working *wk) {
+    for (size_t a = 0; a < wk->n_added; a++) cm_feature_unref(wk->added[a]);
+    if (!wk->arr) return;
+    if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
+    for (size_t c = 0; c < wk->n_changed; c++) {
+        if (c > 0 && wk->changed[c] == wk->changed[c - 1]) continue;
+        ssize_t pos = find_pos(wk, wk->changed[c]);
+        if (pos >= 0) drop_entry(wk, wk->arr[pos]);
+    }
+}
+
 /* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
 static void batch_discard(cm_writer *w, batch *b, bool committed) {
     for (size_t i = 0; i < b->n; i++) {
         working *wk = &b->w[i];
-        if (wk->arr && wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
-        for (size_t c = 0; wk->arr && c < wk->n_changed; c++) { /* entries this batch made */
-            if (c > 0 && wk->changed[c] == wk->changed[c - 1]) continue;
-            ssize_t pos = find_pos(wk, wk->changed[c]);
-            if (pos >= 0) drop_entry(wk, wk->arr[pos]);
-        }
-        for (size_t a = 0; a < wk->n_added; a++) cm_feature_unref(wk->added[a]);
+        release_batch_entries(wk);
         free(wk->added);
-        free(b->w[i].arr);
-        free(b->w[i].changed);
-        cm_snapshot_unref(b->w[i].from);
-        if (!committed) w->next_id[b->w[i].layer_index] = b->w[i].next_id_at_start;
+        free(wk->arr);
+        free(wk->changed);
+        cm_snapshot_unref(wk->from);
+        if (!committed) w->next_id[wk->layer_index] = wk->next_id_at_start;
     }
     free(b->w);
     for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);

@@ -1,6 +1,5 @@
 /* health.c — /healthz: the store is open and every layer is loaded, with counts. */
 #include <jansson.h>
-#include <time.h>
 
 #include "../../layers/clock.h"
 #include "handlers.h"

@@ -13,20 +13,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Checks  # noqa: E402
+
 BIN, SOURCE = sys.argv[1], sys.argv[2]
 CONFIG = os.path.join(SOURCE, "config", "crisismap.json")
-failures = []
-passed = 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what)
+check = Checks()
 
 
 def run(*args, **kw):
@@ -133,5 +125,4 @@ try:
     check(r.returncode == 0 and districts is not None and len(districts) == 18, "the Amman profile loads its 18 districts")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(check.summary())
