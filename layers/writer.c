@@ -26,6 +26,7 @@
 
 #include "audit.h"
 #include "datetime.h"
+#include "draft.h"
 #include "feature_input.h"
 #include "grow.h"
 #include "lifecycle.h"
@@ -68,27 +69,16 @@ void cm_edit_release(cm_edit *e) {
     e->audit = NULL;
 }
 
-/* ---- working copies of the layers touched by a batch ---- */
+/* ---- the layers a batch touches ---- */
 
-typedef struct working {
-    cm_layer *layer;
+typedef struct touched {
+    cm_draft draft;
     size_t layer_index;
-    cm_snapshot *from; /* the published snapshot this copy started from */
-    /* A batch that only creates needs no copy of the layer: its features (ascending ids above
-     * all of from's, one reference each) are appended to from's arrays at the commit. The
-     * first replace or delete makes the full copy `arr` (sorted by id; entries `from` also
-     * has are shared, the others hold a reference), which takes `added` in. */
-    cm_feature **added;
-    size_t n_added, cap_added;
-    cm_feature **arr;
-    size_t n, cap;
-    int64_t *changed;  /* ids created, replaced or deleted in this batch */
-    size_t n_changed, cap_changed;
-    int64_t next_id_at_start;
-} working;
+    int64_t next_id_at_start; /* where the layer's next id goes back to after a rollback */
+} touched;
 
 typedef struct batch {
-    working *w;
+    touched *t;
     size_t n;
     cm_change *changes;
     size_t n_changes, cap_changes;
@@ -96,116 +86,26 @@ typedef struct batch {
     size_t n_audit, cap_audit;
 } batch;
 
-static size_t layer_index(cm_writer *w, const cm_layer *l) { return (size_t)(l - w->store->layers); }
-
-static working *working_for(cm_writer *w, batch *b, cm_layer *layer) {
+static touched *touched_for(cm_writer *w, batch *b, cm_layer *layer) {
     for (size_t i = 0; i < b->n; i++)
-        if (b->w[i].layer == layer) return &b->w[i];
-    working *grown = realloc(b->w, (b->n + 1) * sizeof *grown);
+        if (b->t[i].draft.layer == layer) return &b->t[i];
+    touched *grown = realloc(b->t, (b->n + 1) * sizeof *grown);
     if (!grown) return NULL;
-    b->w = grown;
-    working *wk = &b->w[b->n];
-    memset(wk, 0, sizeof *wk);
-    wk->layer = layer;
-    wk->layer_index = layer_index(w, layer);
-    wk->next_id_at_start = w->next_id[wk->layer_index];
-    wk->from = cm_layer_acquire(layer);
-    b->n++;
-    return wk;
-}
-
-/* Makes the full working copy (once per layer and batch). */
-static bool materialize(working *wk) {
-    if (wk->arr) return true;
-    size_t n0 = wk->from->n;
-    wk->cap = n0 + wk->n_added + 16;
-    wk->arr = malloc(wk->cap * sizeof *wk->arr);
-    if (!wk->arr) return false;
-    if (n0) memcpy(wk->arr, wk->from->features, n0 * sizeof *wk->arr);
-    if (wk->n_added) memcpy(wk->arr + n0, wk->added, wk->n_added * sizeof *wk->arr);
-    wk->n = n0 + wk->n_added;
-    free(wk->added);
-    wk->added = NULL;
-    wk->n_added = wk->cap_added = 0;
-    return true;
-}
-
-static bool note_change(working *wk, int64_t id) {
-    int64_t *changed = cm_grow(wk->changed, &wk->cap_changed, wk->n_changed, sizeof *changed, 16);
-    if (!changed) return false;
-    wk->changed = changed;
-    wk->changed[wk->n_changed++] = id;
-    return true;
-}
-
-static ssize_t find_pos(const working *wk, int64_t id) { return cm_features_position(wk->arr, id, 0, wk->n); }
-
-/* Drops an entry of the working copy: only one this batch made holds a reference. */
-static void drop_entry(working *wk, cm_feature *f) {
-    if (cm_snapshot_find(wk->from, f->id) != f) cm_feature_unref(f);
-}
-
-static bool working_put(working *wk, cm_feature *f) {
-    if (!wk->arr) { /* a create: ids ascending */
-        cm_feature **added = cm_grow(wk->added, &wk->cap_added, wk->n_added, sizeof *added, 16);
-        if (!added) return false;
-        wk->added = added;
-        wk->added[wk->n_added++] = f;
-        return true;
-    }
-    ssize_t pos = find_pos(wk, f->id);
-    if (pos >= 0) {
-        drop_entry(wk, wk->arr[pos]);
-        wk->arr[pos] = f;
-        return true;
-    }
-    cm_feature **arr = cm_grow(wk->arr, &wk->cap, wk->n, sizeof *arr, 16);
-    if (!arr) return false;
-    wk->arr = arr;
-    size_t at = wk->n;
-    while (at > 0 && wk->arr[at - 1]->id > f->id) at--; /* new ids are the largest: usually no move */
-    memmove(wk->arr + at + 1, wk->arr + at, (wk->n - at) * sizeof *wk->arr);
-    wk->arr[at] = f;
-    wk->n++;
-    return true;
-}
-
-static void working_remove(working *wk, size_t pos) {
-    drop_entry(wk, wk->arr[pos]);
-    memmove(wk->arr + pos, wk->arr + pos + 1, (wk->n - pos - 1) * sizeof *wk->arr);
-    wk->n--;
-}
-
-static int cmp_ids(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Drops the references of the features this batch made, after a rollback (a commit hands
- * them to the layer's next snapshot and leaves nothing here). */
-static void release_batch_entries(working *wk) {
-    for (size_t a = 0; a < wk->n_added; a++) cm_feature_unref(wk->added[a]);
-    if (!wk->arr) return;
-    if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
-    for (size_t c = 0; c < wk->n_changed; c++) {
-        if (c > 0 && wk->changed[c] == wk->changed[c - 1]) continue;
-        ssize_t pos = find_pos(wk, wk->changed[c]);
-        if (pos >= 0) drop_entry(wk, wk->arr[pos]);
-    }
+    b->t = grown;
+    touched *t = &b->t[b->n++];
+    cm_draft_begin(&t->draft, layer);
+    t->layer_index = (size_t)(layer - w->store->layers);
+    t->next_id_at_start = w->next_id[t->layer_index];
+    return t;
 }
 
 /* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
 static void batch_discard(cm_writer *w, batch *b, bool committed) {
     for (size_t i = 0; i < b->n; i++) {
-        working *wk = &b->w[i];
-        release_batch_entries(wk);
-        free(wk->added);
-        free(wk->arr);
-        free(wk->changed);
-        cm_snapshot_unref(wk->from);
-        if (!committed) w->next_id[wk->layer_index] = wk->next_id_at_start;
+        cm_draft_discard(&b->t[i].draft);
+        if (!committed) w->next_id[b->t[i].layer_index] = b->t[i].next_id_at_start;
     }
-    free(b->w);
+    free(b->t);
     for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);
     free(b->audit);
     free(b->changes);
@@ -324,17 +224,17 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
  * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
 static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     const cm_layer_def *def = e->layer->def;
-    working *wk = working_for(w, b, e->layer);
-    if (!wk) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
+    touched *t = touched_for(w, b, e->layer);
+    if (!t) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     cm_feature *cur = NULL;
     if (e->kind != CM_EDIT_CREATE) {
-        if (!materialize(wk)) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
-        ssize_t pos = find_pos(wk, e->id);
-        if (pos < 0) {
+        cm_status found;
+        cur = cm_draft_find(&t->draft, e->id, &found);
+        if (found != CM_OK) return cm_error_set(&e->err, found, NULL, NULL);
+        if (!cur) {
             cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
             return CM_OK;
         }
-        cur = wk->arr[pos];
         if (e->has_if_match && e->if_match != cur->hash) {
             cm_error_set(&e->err, CM_ERR_PRECONDITION_FAILED, "If-Match",
                          "feature %" PRId64 " was changed by someone else (now version ETag \"f%016" PRIx64
@@ -346,8 +246,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
             cm_feature *before = cm_feature_ref(cur);
             cm_status s = cm_persist_delete(w->persist, def, e->id, &e->err);
             if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
-            if (s == CM_OK && !note_change(wk, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
-            if (s == CM_OK) working_remove(wk, (size_t)pos);
+            if (s == CM_OK && !cm_draft_remove(&t->draft, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
             /* The change list may point at `before` no longer; deletions carry no feature. */
             cm_feature_unref(before);
             return s;
@@ -364,7 +263,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         e->values = NULL;
     }
     const char *action = stamp(def, values, cur, e->actor, now);
-    int64_t id = e->kind == CM_EDIT_CREATE ? w->next_id[wk->layer_index]++ : e->id;
+    int64_t id = e->kind == CM_EDIT_CREATE ? w->next_id[t->layer_index]++ : e->id;
     cm_feature *f;
     cm_status s = cm_feature_create(def, id, &geom, values, &f);
     if (s != CM_OK) return cm_error_set(&e->err, s, NULL, NULL);
@@ -377,7 +276,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     }
     e->id = id;
     e->result = cm_feature_ref(f);
-    if (!note_change(wk, id) || !working_put(wk, f)) {
+    if (!cm_draft_put(&t->draft, f)) {
         cm_feature_unref(f);
         return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     }
@@ -463,28 +362,10 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         }
     } else {
         for (size_t i = 0; i < b.n; i++) {
-            cm_snapshot *snap;
-            working *wk = &b.w[i];
-            /* Only this thread publishes, so `from` is still the layer's current snapshot. Both
-             * derives take the batch's references, whatever they return. */
-            cm_status ds;
-            if (wk->arr) {
-                if (wk->n_changed > 1) qsort(wk->changed, wk->n_changed, sizeof *wk->changed, cmp_ids);
-                ds = cm_snapshot_derive(wk->from, wk->arr, wk->n, wk->changed, wk->n_changed, &snap);
-            } else if (wk->n_added) {
-                ds = cm_snapshot_derive_appended(wk->from, wk->added, wk->n_added, &snap);
-            } else {
-                continue; /* every edit of this layer failed: nothing changed */
-            }
-            if (ds == CM_OK) {
-                cm_layer_publish(wk->layer, snap);
-            } else {
+            cm_status ds = cm_draft_publish(&b.t[i].draft);
+            if (ds != CM_OK)
                 fprintf(stderr, "crisismap: changes to %s were committed but are not in memory (%s); restart the server\n",
-                        wk->layer->def->id, cm_status_message(ds));
-            }
-            wk->arr = NULL;
-            wk->n = 0;
-            wk->n_added = 0;
+                        b.t[i].draft.layer->def->id, cm_status_message(ds));
         }
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
         /* Their statuses were set as they were applied; what remains is when they next change. */
