@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "heap_hint.h"
 
 static const struct {
     const char *name;
@@ -32,6 +33,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return CM_EXIT_OK;
     }
+    /* The server holds its layers in memory for hours; this may re-execute it (heap_hint.h). */
+    if (strcmp(argv[1], "serve") == 0) cm_heap_use_huge_pages(argv);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
     fprintf(stderr, "crisismap: unknown command \"%s\" (see crisismap --help)\n", argv[1]);

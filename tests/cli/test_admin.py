@@ -21,6 +21,20 @@ from harness import Checks, Server  # noqa: E402
 check = Checks()
 
 
+def huge_pages_available():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
+def server_environ(srv):
+    """The environment the running server process has now (after any re-exec)."""
+    with open("/proc/%d/environ" % srv.proc.pid, "rb") as f:
+        return [e.decode("utf-8", "replace") for e in f.read().split(b"\0") if e]
+
+
 def main():
     binary, source = sys.argv[1], sys.argv[2]
     srv = Server(binary, source)
@@ -48,6 +62,14 @@ def main():
         check(out.returncode == 2, "revoking an unknown token is refused (exit 2)")
 
         srv.start()
+        # `serve` re-executes itself (same pid) with glibc's heap on transparent huge pages when
+        # the kernel offers them (service/heap_hint.h); an explicit setting is left alone.
+        thp = huge_pages_available()
+        env = server_environ(srv)
+        hugetlb = any(e.startswith("GLIBC_TUNABLES=") and "glibc.malloc.hugetlb=1" in e for e in env)
+        check(hugetlb == thp,
+              "serve runs with glibc.malloc.hugetlb=1 exactly when transparent huge pages are available",
+              "thp %s, environ %s" % (thp, [e for e in env if e.startswith("GLIBC")]))
         closure = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[7.42, 43.73], [7.421, 43.731]]},
                    "properties": {"reason": "works"}}
         s, _, _ = srv.send_json("POST", "/api/collections/closures/items", tok, closure)
@@ -68,6 +90,16 @@ def main():
         srv.stop()
         out = run("audit", "verify", "--store", srv.store)
         check(out.returncode == 0 and re.search(r"intact: [1-9]\d* records", out.stdout), "audit verify", out.stdout)
+        os.environ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0"
+        try:
+            srv.start()
+            env = server_environ(srv)
+            check("GLIBC_TUNABLES=glibc.malloc.hugetlb=0" in env and "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" not in env,
+                  "GLIBC_TUNABLES naming glibc.malloc.hugetlb is left as given (the opt-out)",
+                  [e for e in env if e.startswith("GLIBC")])
+            srv.stop()
+        finally:
+            del os.environ["GLIBC_TUNABLES"]
 
         # HTTPS through GnuTLS.
         cert, key = os.path.join(srv.tmp, "cert.pem"), os.path.join(srv.tmp, "key.pem")
