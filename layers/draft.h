@@ -28,9 +28,9 @@ typedef struct cm_draft {
     /* private to draft.c */
     cm_feature **added; /* creates, before the full copy exists */
     size_t n_added, cap_added;
-    cm_feature **arr;   /* the full copy, once made */
+    cm_feature **arr; /* the full copy, once made */
     size_t n, cap;
-    int64_t *changed;   /* ids created, replaced or deleted, in the order of the edits */
+    int64_t *changed; /* ids created, replaced or deleted, in the order of the edits */
     size_t n_changed, cap_changed;
 } cm_draft;
 
