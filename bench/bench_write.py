@@ -43,7 +43,7 @@ all pairs), write_c8, read_idle, read_loaded, write_during_reads, write_c1_grown
 report prints the table and the target checks from those records, the raw GeoPackage records written
 by raw_gpkg_insert.py into the same file, and META.json (written by write.sh).
 """
-import argparse, json, os, re, resource, subprocess, sys, time, urllib.error, urllib.request
+import argparse, json, os, re, resource, statistics, subprocess, sys, time, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -364,12 +364,12 @@ def paired_c1_phase(a, env):
         ins.close()
         raw.remove_copy(db)
     ok = sum(x["cm"]["n"] for x in pairs)
-    rs = sorted(x["ratio"] for x in pairs if x["ratio"] is not None)
+    rs = [x["ratio"] for x in pairs if x["ratio"] is not None]
     rec = dict(measure="write_c1_paired", title="creates 1 client / raw inserts, alternating windows", pair_s=a.pair_s,
                pairs=pairs, raw_rows_before=rows0,
                raw_per_s=round(sum(x["raw"]["n"] for x in pairs) / sum(x["raw"]["s"] for x in pairs), 1),
                cm_per_s=round(ok / sum(x["cm"]["s"] for x in pairs), 1),
-               median_ratio=(rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2) if rs else None,
+               median_ratio=statistics.median(rs) if rs else None,
                not_ok=sum(x["cm"]["not_ok"] for x in pairs), errors=sum(x["cm"]["errors"] for x in pairs),
                services_before=n0, services_after=n1)
     grew = (n1 - n0) if n0 is not None and n1 is not None else None
@@ -652,9 +652,8 @@ def report(results, meta_path):
     for tgt, title in (("id", "feature by id"), ("roads_bbox", "bbox roads"), ("services_bbox", "bbox services")):
         if not ratios.get(tgt):
             continue
-        rs = sorted(ratios[tgt], key=lambda x: x[1])
-        mid = rs[len(rs) // 2] if len(rs) % 2 else None
-        median = mid[1] if mid else (rs[len(rs) // 2 - 1][1] + rs[len(rs) // 2][1]) / 2
+        rs = ratios[tgt]
+        median = statistics.median(x[1] for x in rs)
         bad = sum(i["not_ok"] + l["not_ok"] + i["errors"] + l["errors"] for _, _, i, l in rs)
         each = "" if len(rs) == 1 else "   (rounds: %s)" % ", ".join("%.2fx" % x[1] for x in sorted(rs))
         p("  read p99 under 8 writers / idle, %-14s %6.2fx   target <= 2            %s%s%s" % (

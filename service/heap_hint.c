@@ -2,6 +2,7 @@
 #include "heap_hint.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,11 @@ void cm_heap_keep_large_blocks(void) {
 #define HUGETLB_TUNABLE "glibc.malloc.hugetlb"
 
 /* Is the kernel's transparent huge page support on for regions that ask for it? */
-static int huge_pages_available(void) {
+static bool huge_pages_available(void) {
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    if (!f) return 0;
+    if (!f) return false;
     char line[128] = "";
-    int ok = fgets(line, sizeof line, f) != NULL && strstr(line, "[never]") == NULL;
+    bool ok = fgets(line, sizeof line, f) != NULL && strstr(line, "[never]") == NULL;
     fclose(f);
     return ok;
 }

@@ -1,4 +1,5 @@
-/* heap_hint.h — how the C heap should treat the server's large, short-lived blocks.
+/* heap_hint.h — how glibc's heap is set up for the server: large short-lived blocks kept on
+ * the heap, and the heap on transparent huge pages.
  *
  * DESIGN: every commit gives a layer a new snapshot whose arrays (feature pointers, ids)
  * are as long as the layer, and frees the previous snapshot's soon after. Past 128 KB glibc
