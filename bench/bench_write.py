@@ -18,6 +18,8 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      even pairs, crisismap first in odd ones. The 1-client target is judged on the median pair ratio: the
      disk's fsync rate drifts by 2x within seconds on this VM, and adjacent windows share its mood.
   3. creates, 8 clients : wrk -t2 -c8, the same.
+  3b. paired, 8 clients : as 2b, with wrk -t2 -c8 beside the same raw 1-connection inserts (their points east of
+     the read bbox, as in step 5). The 8-client figure is judged on its median pair ratio.
      A create counts only when it answered 201 (the Lua response() hook counts statuses; non-201 answers
      and socket errors are reported, and invalidate the row). Latency percentiles are wrk's, over every
      response of the window. The store's services count (/healthz) is read before and after each window:
@@ -37,8 +39,8 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
 CPU is accounted per window: the server's process tree, this script and its wrk processes, the whole machine;
 "other" = machine - server - ours. The box is shared: a phase whose window saw more than OTHER_CPU_LIMIT cores
 of other work is run once more (--retries) and flagged "!" in the report if it stays disturbed.
-Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c1_paired (one record for
-all pairs), write_c8, read_idle, read_loaded, write_during_reads, write_c1_grown; plus preflight).
+Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c1_paired and write_c8_paired (one record
+for all pairs each), write_c8, read_idle, read_loaded, write_during_reads, write_c1_grown; plus preflight).
 
 report prints the table and the target checks from those records, the raw GeoPackage records written
 by raw_gpkg_insert.py into the same file, and META.json (written by write.sh).
@@ -323,12 +325,14 @@ def write_phase(a, measure, c, t, env, title):
     return rec
 
 
-def paired_c1_phase(a, env):
-    """1-client creates and raw GeoPackage inserts in alternating short windows (raw, crisismap; then crisismap,
-    raw; ...). The disk's fsync rate on this kind of VM drifts by 2x over seconds (bench/README.md), so windows
-    measured minutes apart compare the disk's moods as much as the two writers; adjacent windows share them."""
+def paired_phase(a, env, measure, conns, threads, title):
+    """crisismap creates with `conns` clients and raw 1-connection GeoPackage inserts in alternating short
+    windows (raw, crisismap; then crisismap, raw; ...). The disk's fsync rate on this kind of VM drifts by 2x
+    over seconds (bench/README.md), so windows measured minutes apart compare the disk's moods as much as the
+    two writers; adjacent windows share them."""
     import raw_gpkg_insert as raw
     db = os.path.join(a.raw_dir, "paired-raw.gpkg")
+    label = "paired-c%d" % conns
 
     raw.remove_copy(db)
     os.makedirs(a.raw_dir, exist_ok=True)
@@ -340,7 +344,7 @@ def paired_c1_phase(a, env):
     try:
         wrkrun.quiesce(a.pids)
         raw.insert_for(ins, 1.0)  # unrecorded warm-up of both sides
-        Wrk(a.post_lua, a.base + "/", 1, 1, 1, dict(env, BW_LABEL="paired-warm")).result()
+        Wrk(a.post_lua, a.base + "/", conns, threads, 1, dict(env, BW_LABEL=label + "-warm")).result()
         n0 = services_count(a.base)
         for i in range(a.pairs):
             res = {}
@@ -350,8 +354,8 @@ def paired_c1_phase(a, env):
                     res["raw"] = dict(n=n, s=round(wall, 3), per_s=round(n / wall, 1),
                                       p50_ms=round(raw.pct(lat, 50) * 1000, 3), p99_ms=round(raw.pct(lat, 99) * 1000, 3))
                 else:
-                    r = summarize(Wrk(a.post_lua, a.base + "/", 1, 1, a.pair_s,
-                                      dict(env, BW_LABEL="paired%d" % i)).result(), 1, 1)
+                    r = summarize(Wrk(a.post_lua, a.base + "/", conns, threads, a.pair_s,
+                                      dict(env, BW_LABEL="%s-%d" % (label, i))).result(), conns, threads)
                     res["cm"] = dict(n=r["ok"], s=r["dur_s"], per_s=r["ok_per_s"], p50_ms=r["p50_ms"],
                                      p99_ms=r["p99_ms"], not_ok=r["not_ok"], errors=r["errors"])
             res["ratio"] = round(res["cm"]["per_s"] / res["raw"]["per_s"], 3) if res["raw"]["per_s"] else None
@@ -365,7 +369,7 @@ def paired_c1_phase(a, env):
         raw.remove_copy(db)
     ok = sum(x["cm"]["n"] for x in pairs)
     rs = [x["ratio"] for x in pairs if x["ratio"] is not None]
-    rec = dict(measure="write_c1_paired", title="creates 1 client / raw inserts, alternating windows", pair_s=a.pair_s,
+    rec = dict(measure=measure, title=title, conns=conns, pair_s=a.pair_s,
                pairs=pairs, raw_rows_before=rows0,
                raw_per_s=round(sum(x["raw"]["n"] for x in pairs) / sum(x["raw"]["s"] for x in pairs), 1),
                cm_per_s=round(ok / sum(x["cm"]["s"] for x in pairs), 1),
@@ -373,7 +377,7 @@ def paired_c1_phase(a, env):
                not_ok=sum(x["cm"]["not_ok"] for x in pairs), errors=sum(x["cm"]["errors"] for x in pairs),
                services_before=n0, services_after=n1)
     grew = (n1 - n0) if n0 is not None and n1 is not None else None
-    rec["store_check"] = "ok" if grew is not None and ok <= grew <= ok + a.pairs else "MISMATCH"
+    rec["store_check"] = "ok" if grew is not None and ok <= grew <= ok + a.pairs * conns else "MISMATCH"
     append(a.out, rec)
     print("  all pairs: raw %.1f inserts/s, crisismap %.1f creates/s; median pair ratio %.2fx; store %s" % (
         rec["raw_per_s"], rec["cm_per_s"], rec["median_ratio"] or 0, rec["store_check"]), flush=True)
@@ -483,8 +487,12 @@ def run(a):
 
     retried(write_phase, a, "write_c1", 1, 1, env, "POST create, 1 client")
     print("-- creates, 1 client, beside raw GeoPackage inserts: %d pairs of %d s windows, alternating" % (a.pairs, a.pair_s))
-    paired_c1_phase(a, env)
+    paired_phase(a, env, "write_c1_paired", 1, 1, "creates 1 client / raw inserts, alternating windows")
     retried(write_phase, a, "write_c8", 8, 2, env, "POST create, 8 clients")
+    print("-- creates, 8 clients, beside raw GeoPackage inserts: %d pairs of %d s windows, alternating" % (a.pairs, a.pair_s))
+    # East of the read bbox, as the loaded readers' creator: the bbox answers of the read rounds keep their size.
+    paired_phase(a, dict(env, BW_LON0="7.4205", BW_LON_SPAN="0.0145"), "write_c8_paired", 8, 2,
+                 "creates 8 clients / raw inserts, alternating windows")
     print("-- reads: 3 paced readers at once (wrk -t1 -c1 each, %d ms think time), %d s; %d round(s) of idle then loaded"
           % (a.read_delay_ms, a.d, a.read_rounds))
     # Rounds of idle and loaded windows, in turn: on a shared box one window pair can land on a calm or a busy
@@ -578,10 +586,13 @@ def report(results, meta_path):
                      f(r.get("server_cpu_cores") if m != "write_during_reads" else r.get("server_cpu_cores_during_reads"), 2),
                      other(r)))
     table(p, hdr, rows)
-    pr = by.get("write_c1_paired")
-    if pr:
+    for m, who in (("write_c1_paired", "1 client"), ("write_c8_paired", "8 clients")):
+        pr = by.get(m)
+        if not pr:
+            continue
         p("")
-        p("1 client beside the raw insert, in alternating %d s windows (the disk's fsync rate drifts over seconds)" % pr["pair_s"])
+        p("%s beside the raw insert (1 connection), in alternating %d s windows (the disk's fsync rate drifts over "
+          "seconds)" % (who, pr["pair_s"]))
         table(p, ("pair", "raw inserts/s", "raw p50 ms", "crisismap creates/s", "crisismap p50 ms", "ratio"),
               [(str(i + 1), f(q["raw"]["per_s"]), f(q["raw"]["p50_ms"], 2), f(q["cm"]["per_s"]), f(q["cm"]["p50_ms"], 2),
                 "%.2fx" % q["ratio"] if q["ratio"] is not None else "-") for i, q in enumerate(pr["pairs"])]
@@ -640,11 +651,19 @@ def report(results, meta_path):
             x, "(windows minutes apart; info)" if pr else "target >= 0.7          ",
             "" if pr else ("PASS" if x >= 0.7 and valid(c1) else "MISS"),
             ("" if valid(c1) else " (row invalid: non-201/errors/store count)") + noisy(c1, raw.get("c1"))))
+    words = lambda x: "well above" if x >= 2 else ("above" if x > 1.2 else ("about equal" if x >= 0.8 else "below"))
+    p8 = by.get("write_c8_paired")
+    if p8 and p8.get("median_ratio") is not None:
+        x = p8["median_ratio"]
+        good = p8["not_ok"] == 0 and p8["errors"] == 0 and p8.get("store_check") == "ok"
+        p("  creates/s 8 clients / raw, alternating windows %6.2fx   target: well above 1x  %s (ratio only)%s   (median of %d "
+          "pairs: %s)" % (x, words(x), "" if good else " (invalid: non-201/errors/store count)", len(p8["pairs"]),
+                          ", ".join("%.2fx" % q["ratio"] for q in p8["pairs"] if q["ratio"] is not None)))
     if raw1 and c8:
         x = c8["ok_per_s"] / raw1
-        word = "well above" if x >= 2 else ("above" if x > 1.2 else ("about equal" if x >= 0.8 else "below"))
-        p("  creates/s 8 clients / raw GPKG insert/s         %6.2fx   target: well above 1x  %s (ratio only)%s" % (
-            x, word, ("" if valid(c8) else " (row invalid)") + noisy(c8, raw.get("c1"))))
+        p("  creates/s 8 clients / raw GPKG insert/s         %6.2fx   %s%s" % (
+            x, "(windows minutes apart; info)" if p8 else "target: well above 1x  %s (ratio only)" % words(x),
+            ("" if valid(c8) else " (row invalid)") + noisy(c8, raw.get("c1"))))
     if raw1 and by.get("write_c1_grown"):
         g = by["write_c1_grown"]
         p("  creates/s 1 client, grown layer / raw           %6.2fx   (services layer %s features; info)" % (
@@ -690,7 +709,7 @@ def main():
     r.add_argument("--read-delay-ms", type=int, default=2)
     r.add_argument("--raw-src", required=True, help="the store, copied for the raw inserts of the paired phase")
     r.add_argument("--raw-dir", required=True, help="where that copy goes (the store's disk)")
-    r.add_argument("--pairs", type=int, default=6, help="raw/crisismap window pairs of the paired 1-client phase")
+    r.add_argument("--pairs", type=int, default=6, help="raw/crisismap window pairs of each paired phase (1 and 8 clients)")
     r.add_argument("--pair-s", type=int, default=2, help="seconds per window of the paired phase")
     r.add_argument("--read-rounds", type=int, default=3, help="idle/loaded window pairs, in turn")
     r.add_argument("--retries", type=int, default=1, help="repeat a phase disturbed by other work at most this often")

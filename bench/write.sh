@@ -31,7 +31,7 @@ else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s 
 READ_DELAY_MS=${READ_DELAY_MS:-2}
 if [ "${QUICK:-0}" = 1 ]; then READ_ROUNDS=${READ_ROUNDS:-2}; else READ_ROUNDS=${READ_ROUNDS:-5}; fi
 if [ "${QUICK:-0}" = 1 ]; then PAIRS=${PAIRS:-4}; PAIR_S=${PAIR_S:-1}; else PAIRS=${PAIRS:-6}; PAIR_S=${PAIR_S:-2}; fi
-PHASES=$(( 4 + 2 * READ_ROUNDS ))   # creates 1 client, paired with raw, 8 clients, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
+PHASES=$(( 5 + 2 * READ_ROUNDS ))   # creates 1 client, paired with raw, 8 clients, paired with raw, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
 if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-120}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-420}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)

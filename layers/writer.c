@@ -13,6 +13,7 @@
  *
  * INVARIANTS: feature ids are never reused: the next id of a layer starts above every id
  * in the table and in the audit log. Audit sequence numbers increase by one per change. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "clock.h"
 #include "writer.h"
 
@@ -440,6 +441,7 @@ static void reload_tokens(cm_writer *w) {
 
 static void *worker_main(void *arg) {
     cm_writer *w = arg;
+    pthread_setname_np(pthread_self(), "cm-writer"); /* for top -H, perf and gdb */
     /* Readers first: on a small machine the worker's commits and snapshot work compete with
      * the server threads for the same cores, and a resident's map waiting behind a burst
      * of edits matters more than an edit waiting a little longer. */

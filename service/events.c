@@ -1,5 +1,6 @@
 /* events.c — the change log, Server-Sent Events streams and their heartbeat.
  * See events.h for the design. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "../layers/clock.h"
 #include "events.h"
 
@@ -272,6 +273,7 @@ static void free_stream(void *cls) {
 
 static void *heartbeat_main(void *arg) {
     cm_events *ev = arg;
+    pthread_setname_np(pthread_self(), "cm-heartbeat");
     pthread_mutex_lock(&ev->lock);
     while (!ev->stopping) {
         struct timespec ts;
