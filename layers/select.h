@@ -30,6 +30,14 @@ bool cm_filter_is_empty(const cm_filter *f);
  * matching f. Layers without a temporal property ignore the time filter. */
 cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out);
 
+/* The positions in s of matches [offset, offset + limit) of f, ascending, into page, and
+ * the number of matches into *matched. A filter of one box alone, on a layer with many
+ * matches, is answered without visiting them all: index subtrees inside the box are
+ * counted, and the page comes from a walk of the index in feature order. Anything else
+ * (and a page reaching deep into the matches) selects all matches first. */
+cm_status cm_select_page(const cm_snapshot *s, const cm_filter *f, size_t offset, size_t limit, cm_idlist *page,
+                         size_t *matched);
+
 /* Does one feature match (exposed for tests)? */
 bool cm_select_matches(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f);
 

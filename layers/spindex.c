@@ -21,6 +21,8 @@ struct cm_spindex {
     size_t n_nodes;         /* total boxes over all levels */
     cm_bbox *boxes;         /* all levels: [level_start[l], level_start[l+1]) */
     uint32_t *items;        /* leaf position -> original entry index */
+    uint32_t *counts;       /* per node: entries with a non-empty box under it */
+    uint32_t *min_item;     /* per node: the smallest entry index under it */
     size_t level_start[MAX_LEVELS + 1];
     int n_levels;
 };
@@ -101,8 +103,10 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
     ix->n_nodes = total;
     ix->boxes = malloc((total ? total : 1) * sizeof *ix->boxes);
     ix->items = malloc((n ? n : 1) * sizeof *ix->items);
+    ix->counts = malloc((total ? total : 1) * sizeof *ix->counts);
+    ix->min_item = malloc((total ? total : 1) * sizeof *ix->min_item);
     keyed *order = malloc((n ? n : 1) * sizeof *order);
-    if (!ix->boxes || !ix->items || !order) {
+    if (!ix->boxes || !ix->items || !ix->counts || !ix->min_item || !order) {
         free(order);
         cm_spindex_destroy(ix);
         return NULL;
@@ -123,6 +127,8 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
     for (size_t i = 0; i < n; i++) {
         ix->items[i] = order[i].item;
         ix->boxes[i] = boxes[order[i].item];
+        ix->counts[i] = ix->boxes[i].min_lon <= ix->boxes[i].max_lon;
+        ix->min_item[i] = order[i].item;
     }
     free(order);
     for (int l = 1; l < ix->n_levels; l++) {
@@ -130,8 +136,15 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
         for (size_t p = ix->level_start[l]; p < ix->level_start[l + 1]; p++) {
             size_t first = c0 + (p - ix->level_start[l]) * NODE_SIZE;
             cm_bbox nb = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-            for (size_t c = first; c < first + NODE_SIZE && c < c1; c++) box_extend(&nb, &ix->boxes[c]);
+            uint32_t live = 0, min_item = UINT32_MAX;
+            for (size_t c = first; c < first + NODE_SIZE && c < c1; c++) {
+                box_extend(&nb, &ix->boxes[c]);
+                live += ix->counts[c];
+                if (ix->min_item[c] < min_item) min_item = ix->min_item[c];
+            }
             ix->boxes[p] = nb;
+            ix->counts[p] = live;
+            ix->min_item[p] = min_item;
         }
     }
     return ix;
@@ -141,6 +154,8 @@ void cm_spindex_destroy(cm_spindex *ix) {
     if (!ix) return;
     free(ix->boxes);
     free(ix->items);
+    free(ix->counts);
+    free(ix->min_item);
     free(ix);
 }
 
@@ -175,4 +190,128 @@ cm_status cm_spindex_query(const cm_spindex *ix, const cm_bbox *q, cm_idlist *ou
         }
     }
     return CM_OK;
+}
+
+static bool box_inside(const cm_bbox *in, const cm_bbox *out) {
+    return in->min_lon >= out->min_lon && in->max_lon <= out->max_lon && in->min_lat >= out->min_lat &&
+           in->max_lat <= out->max_lat;
+}
+
+/* The first child of node pos on level (> 0), and the end of that child level. */
+static size_t first_child(const cm_spindex *ix, int level, size_t pos, size_t *end) {
+    *end = ix->level_start[level];
+    return ix->level_start[level - 1] + (pos - ix->level_start[level]) * NODE_SIZE;
+}
+
+size_t cm_spindex_count(const cm_spindex *ix, const cm_bbox *q, cm_spindex_test partial, void *cls) {
+    if (ix->n_items == 0) return 0;
+    struct {
+        int level;
+        size_t pos;
+    } stack[MAX_LEVELS * NODE_SIZE + 1];
+    int top = 0;
+    size_t total = 0;
+    stack[top].level = ix->n_levels - 1;
+    stack[top].pos = ix->level_start[ix->n_levels - 1];
+    top++;
+    while (top > 0) {
+        top--;
+        int level = stack[top].level;
+        size_t pos = stack[top].pos;
+        if (!cm_bbox_intersects(&ix->boxes[pos], q)) continue;
+        /* Every non-empty box under a node inside q is inside q too. */
+        if (box_inside(&ix->boxes[pos], q)) {
+            total += ix->counts[pos];
+        } else if (level == 0) {
+            total += partial(cls, ix->items[pos]);
+        } else {
+            size_t end, c = first_child(ix, level, pos, &end);
+            for (size_t last = c + NODE_SIZE; c < last && c < end; c++) {
+                stack[top].level = level - 1;
+                stack[top].pos = c;
+                top++;
+            }
+        }
+    }
+    return total;
+}
+
+/* A node or leaf waiting in the walk's heap, keyed by the smallest entry under it. The
+ * keys are distinct: two waiting subtrees never share an entry. */
+typedef struct {
+    uint32_t key;
+    uint32_t level;
+    size_t pos;
+} waiting;
+
+struct cm_spindex_walk {
+    const cm_spindex *ix;
+    cm_bbox q;
+    waiting *heap;
+    size_t n, cap;
+};
+
+static cm_status heap_push(cm_spindex_walk *w, uint32_t level, size_t pos) {
+    waiting *heap = cm_grow(w->heap, &w->cap, w->n, sizeof *heap, 64);
+    if (!heap) return CM_ERR_NOMEM;
+    w->heap = heap;
+    waiting x = {w->ix->min_item[pos], level, pos};
+    size_t i = w->n++;
+    while (i > 0 && heap[(i - 1) / 2].key > x.key) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = x;
+    return CM_OK;
+}
+
+static waiting heap_pop(cm_spindex_walk *w) {
+    waiting *heap = w->heap, top = heap[0], last = heap[--w->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= w->n) break;
+        if (c + 1 < w->n && heap[c + 1].key < heap[c].key) c++;
+        if (heap[c].key >= last.key) break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (w->n > 0) heap[i] = last;
+    return top;
+}
+
+cm_spindex_walk *cm_spindex_walk_start(const cm_spindex *ix, const cm_bbox *q) {
+    cm_spindex_walk *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->ix = ix;
+    w->q = *q;
+    size_t root = ix->n_items ? ix->level_start[ix->n_levels - 1] : 0;
+    if (ix->n_items && cm_bbox_intersects(&ix->boxes[root], q) &&
+        heap_push(w, (uint32_t)(ix->n_levels - 1), root) != CM_OK) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+cm_status cm_spindex_walk_next(cm_spindex_walk *w, uint32_t *entry, bool *inside) {
+    const cm_spindex *ix = w->ix;
+    while (w->n > 0) {
+        waiting x = heap_pop(w);
+        if (x.level == 0) {
+            *entry = ix->items[x.pos];
+            *inside = box_inside(&ix->boxes[x.pos], &w->q);
+            return CM_OK;
+        }
+        size_t end, c = first_child(ix, (int)x.level, x.pos, &end);
+        for (size_t last = c + NODE_SIZE; c < last && c < end; c++)
+            if (cm_bbox_intersects(&ix->boxes[c], &w->q) && heap_push(w, x.level - 1, c) != CM_OK) return CM_ERR_NOMEM;
+    }
+    return CM_ERR_NOT_FOUND;
+}
+
+void cm_spindex_walk_end(cm_spindex_walk *w) {
+    if (!w) return;
+    free(w->heap);
+    free(w);
 }

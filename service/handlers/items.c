@@ -67,7 +67,9 @@ static cm_status write_feature(cm_buf *b, const cm_feature *f, cm_crs crs, cm_er
     return CM_OK;
 }
 
-static char *build_page(const cm_request *req, const cm_snapshot *snap, const cm_items_query *q, const uint32_t *ids,
+/* A page of `matched` features: positions from..to of the layer, or with `page`, the
+ * positions page[0 .. to - from). */
+static char *build_page(const cm_request *req, const cm_snapshot *snap, const cm_items_query *q, const uint32_t *page,
                         size_t matched, size_t from, size_t to, int64_t stamp_ms, size_t *len, cm_error *err) {
     cm_buf b, url;
     cm_buf_init(&b, PAGE_MAX_BYTES);
@@ -75,7 +77,7 @@ static char *build_page(const cm_request *req, const cm_snapshot *snap, const cm
     /* One allocation for the whole page: the features' sizes are known (CRS84; another
      * CRS changes them a little and the buffer grows as needed). */
     size_t need = 2048;
-    for (size_t i = from; i < to; i++) need += snap->features[ids ? ids[i] : i]->json_len + 1;
+    for (size_t i = from; i < to; i++) need += snap->features[page ? page[i - from] : i]->json_len + 1;
     if (need < PAGE_MAX_BYTES) cm_buf_reserve(&b, need);
     char stamp[40];
     cm_datetime_format(stamp_ms, stamp);
@@ -107,7 +109,7 @@ static char *build_page(const cm_request *req, const cm_snapshot *snap, const cm
     cm_status s = CM_OK;
     for (size_t i = from; i < to && s == CM_OK; i++) {
         if (i > from) cm_buf_append_char(&b, ',');
-        s = write_feature(&b, snap->features[ids ? ids[i] : i], q->crs, err);
+        s = write_feature(&b, snap->features[page ? page[i - from] : i], q->crs, err);
     }
     cm_buf_append_str(&b, "]}");
     if (s != CM_OK || b.failed) {
@@ -206,22 +208,20 @@ void handle_items_list(cm_request *req, cm_response *resp) {
         cm_snapshot_unref(snap);
         return;
     }
-    cm_idlist ids = {0};
+    cm_idlist page = {0};
     size_t matched = snap->n;
     bool all = cm_filter_is_empty(&q.filter);
-    if (!all) {
-        if (cm_select(snap, &q.filter, &ids) != CM_OK) {
-            cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
-            cm_snapshot_unref(snap);
-            return;
-        }
-        matched = ids.n;
+    if (!all && cm_select_page(snap, &q.filter, (size_t)q.offset, (size_t)q.limit, &page, &matched) != CM_OK) {
+        cm_idlist_release(&page);
+        cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);
+        cm_snapshot_unref(snap);
+        return;
     }
     size_t from = (size_t)q.offset < matched ? (size_t)q.offset : matched;
-    size_t to = from + (size_t)q.limit < matched ? from + (size_t)q.limit : matched;
+    size_t to = all ? (from + (size_t)q.limit < matched ? from + (size_t)q.limit : matched) : from + page.n;
     size_t len = 0;
-    char *body = build_page(req, snap, &q, all ? NULL : ids.v, matched, from, to, cm_clock_wall_ms(), &len, &err);
-    cm_idlist_release(&ids);
+    char *body = build_page(req, snap, &q, all ? NULL : page.v, matched, from, to, cm_clock_wall_ms(), &len, &err);
+    cm_idlist_release(&page);
     cm_snapshot_unref(snap);
     if (!body) {
         cm_response_set_error(resp, &err);

@@ -107,6 +107,20 @@ int main(void) {
                     expected++;
                 }
             CHECK(!bad && expected == got.n);
+            /* Pages: the walk near the front (small pages of many matches), the full
+             * selection further in; both must be the same slice of the same order. */
+            static const size_t pages[][2] = {{0, 1}, {0, 7}, {3, 5}, {20, 10}, {0, 100}, {150, 100}, {0, 100000}};
+            for (size_t pi = 0; pi < sizeof pages / sizeof *pages; pi++) {
+                cm_idlist page = {0};
+                size_t matched = 0;
+                CHECK(cm_select_page(s, &f, pages[pi][0], pages[pi][1], &page, &matched) == CM_OK);
+                size_t from = pages[pi][0] < got.n ? pages[pi][0] : got.n;
+                size_t want = got.n - from < pages[pi][1] ? got.n - from : pages[pi][1];
+                int same = matched == got.n && page.n == want;
+                for (size_t i = 0; same && i < page.n; i++) same = page.v[i] == got.v[from + i];
+                CHECK(same);
+                cm_idlist_release(&page);
+            }
             cm_idlist_release(&got);
         }
         /* The version depends on the content only. */
