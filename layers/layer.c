@@ -124,6 +124,28 @@ static struct cm_entries *entries_wrap(cm_feature **features, int64_t *ids, size
     return e;
 }
 
+/* Overlay entries of a line of snapshots: each reads [0, its n_overlay), so while commits
+ * only create, the newest one's successor appends after `used` without copying; a change
+ * to an older id merges into a new array. */
+struct cm_overlay_buf {
+    atomic_uint refs;
+    size_t cap, used;
+    cm_overlay_entry v[];
+};
+
+static struct cm_overlay_buf *overlay_buf_new(size_t cap) {
+    struct cm_overlay_buf *b = malloc(sizeof *b + (cap ? cap : 1) * sizeof b->v[0]);
+    if (!b) return NULL;
+    atomic_init(&b->refs, 1);
+    b->cap = cap;
+    b->used = 0;
+    return b;
+}
+
+static void release_overlay_buf(struct cm_overlay_buf *b) {
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) free(b);
+}
+
 static void release_entries(struct cm_entries *e) {
     if (!e || atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1) return;
     free(e->features);
@@ -280,6 +302,29 @@ static void release_new_entries(const cm_snapshot *prev, cm_feature **features, 
     }
 }
 
+/* s's overlay: prev's plus the changed ids. Ids above all of prev's overlay (creates) are
+ * appended to prev's array when s can take it over; otherwise the two merge into a new one.
+ * False when out of memory. */
+static bool set_overlay(const cm_snapshot *prev, cm_snapshot *s, const int64_t *changed, size_t n_changed) {
+    struct cm_overlay_buf *b = prev->overlay_buf;
+    bool above = n_changed == 0 || prev->n_overlay == 0 || changed[0] > prev->overlay[prev->n_overlay - 1].id;
+    if (above && b && b->used == prev->n_overlay && b->cap >= prev->n_overlay + n_changed) {
+        atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    } else {
+        size_t need = prev->n_overlay + n_changed;
+        b = overlay_buf_new(above ? need + need / 2 + 16 : need);
+        if (!b) return false;
+        b->used = above ? prev->n_overlay : 0;
+        if (above && prev->n_overlay) memcpy(b->v, prev->overlay, prev->n_overlay * sizeof b->v[0]);
+        else if (!above) b->used = merge_overlay(prev->overlay, prev->n_overlay, changed, n_changed, s, b->v);
+    }
+    if (above) b->used = prev->n_overlay + merge_overlay(NULL, 0, changed, n_changed, s, b->v + prev->n_overlay);
+    s->overlay_buf = b;
+    s->overlay = b->v;
+    s->n_overlay = b->used;
+    return true;
+}
+
 /* The part of a derive after s holds its entries: version, extents, index and the hand-over
  * from prev. changed: ascending ids (repeats allowed); on failure s is released, with the
  * references its entries hold that prev's do not. */
@@ -325,13 +370,9 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
     size_t limit = s->n / 8 > 256 ? s->n / 8 : 256;
     if (prev->n_overlay + n_changed > limit) {
         s->base = build_base(s->features, s->n);
-    } else {
-        s->overlay = malloc((prev->n_overlay + n_changed + 1) * sizeof *s->overlay);
-        if (s->overlay) {
-            s->n_overlay = merge_overlay(prev->overlay, prev->n_overlay, changed, n_changed, s, s->overlay);
-            s->base = prev->base;
-            atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
-        }
+    } else if (set_overlay(prev, s, changed, n_changed)) {
+        s->base = prev->base;
+        atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
     }
     if (!s->base) {
         release_new_entries(prev, s->features, s->n, changed, n_changed);
@@ -438,7 +479,7 @@ void cm_snapshot_unref(cm_snapshot *s) {
     release_entries(s->entries);
     release_retired(s->retired);
     release_base(s->base);
-    free(s->overlay);
+    release_overlay_buf(s->overlay_buf);
     if (s->cache && s->cache_free) s->cache_free(s->cache);
     pthread_mutex_destroy(&s->cache_lock);
     free(s);

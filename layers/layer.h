@@ -61,6 +61,9 @@ typedef struct cm_retired {
  * while changes only append, so a batch of creates copies nothing. */
 struct cm_entries;
 
+/* The array behind snapshots' overlays (layer.c), shared the same way. */
+struct cm_overlay_buf;
+
 typedef struct cm_snapshot {
     atomic_uint refs;
     atomic_bool owns_live;   /* newest of its line: holds a reference to each of its features */
@@ -75,6 +78,7 @@ typedef struct cm_snapshot {
     cm_index_base *base;     /* spatial index of an earlier (or this) state */
     cm_overlay_entry *overlay; /* ascending ids changed since base was built: checked one by one */
     size_t n_overlay;
+    struct cm_overlay_buf *overlay_buf; /* owns overlay (one reference); NULL when empty */
     cm_bbox extent;          /* inverted when the layer is empty */
     int64_t t_min_ms, t_max_ms; /* temporal extent over set values; t_min > t_max when none */
     int64_t built_ms;        /* wall clock when this snapshot was made */

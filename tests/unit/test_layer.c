@@ -14,6 +14,47 @@ static cm_layer_defs defs;
 
 static double rnd(unsigned *s) { return (double)rand_r(s) / RAND_MAX; }
 
+/* Bbox queries on s against a brute-force scan, and pages of them against the full
+ * selection. */
+static void check_queries(const cm_snapshot *s, unsigned *seed_in) {
+    unsigned seed = *seed_in;
+    for (int q = 0; q < 10; q++) {
+        double x = rnd(&seed), y = rnd(&seed), w = 0.05 + 0.2 * rnd(&seed);
+        if (q % 3 == 0) { /* wide: hundreds of candidates, ordered through the bitmap */
+            x *= 0.3;
+            y *= 0.3;
+            w = 0.5 + 0.2 * rnd(&seed);
+        }
+        cm_filter f = {.n_boxes = 1, .boxes = {{x, y, x + w, y + w}}};
+        cm_idlist got = {0};
+        CHECK(cm_select(s, &f, &got) == CM_OK);
+        size_t expected = 0;
+        int bad = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (cm_geom_intersects_bbox(&s->features[i]->geom, &f.boxes[0])) {
+                if (expected >= got.n || got.v[expected] != i) bad = 1;
+                expected++;
+            }
+        CHECK(!bad && expected == got.n);
+        /* Pages: the walk near the front (small pages of many matches), the full
+         * selection further in; both must be the same slice of the same order. */
+        static const size_t pages[][2] = {{0, 1}, {0, 7}, {3, 5}, {20, 10}, {0, 100}, {150, 100}, {0, 100000}};
+        for (size_t pi = 0; pi < sizeof pages / sizeof *pages; pi++) {
+            cm_idlist page = {0};
+            size_t matched = 0;
+            CHECK(cm_select_page(s, &f, pages[pi][0], pages[pi][1], &page, &matched) == CM_OK);
+            size_t from = pages[pi][0] < got.n ? pages[pi][0] : got.n;
+            size_t want = got.n - from < pages[pi][1] ? got.n - from : pages[pi][1];
+            int same = matched == got.n && page.n == want;
+            for (size_t i = 0; same && i < page.n; i++) same = page.v[i] == got.v[from + i];
+            CHECK(same);
+            cm_idlist_release(&page);
+        }
+        cm_idlist_release(&got);
+    }
+    *seed_in = seed;
+}
+
 int main(void) {
     cm_error err;
     CHECK(cm_schema_load_file(CM_SOURCE_DIR "/config/layers.json", &defs, &err) == CM_OK);
@@ -28,6 +69,7 @@ int main(void) {
     cm_snapshot *first = cm_snapshot_ref(s), *middle = NULL;
     uint64_t first_version = s->version, middle_version = 0;
     int64_t next_id = (int64_t)n + 1;
+    int appended_in_place = 0; /* create batches whose overlay went after prev's, in its array */
     for (int round = 0; round < 60; round++) {
         if (round % 3 != 0) {
             /* A batch of creates only: appended to s's arrays, in place while they have room,
@@ -39,6 +81,7 @@ int main(void) {
             cm_snapshot *d;
             CHECK(cm_snapshot_derive_appended(s, added, na, &d) == CM_OK);
             CHECK(d->n == n_before + na && s->n == n_before && d->features[n_before] == added[0]);
+            appended_in_place += s->n_overlay > 0 && d->overlay == s->overlay && d->n_overlay == s->n_overlay + na;
             cm_snapshot *second;
             cm_feature *late = point(def, next_id, 0.5, 0.5);
             CHECK(cm_snapshot_derive_appended(s, &late, 1, &second) == CM_ERR_INTERNAL && !second); /* s has a successor */
@@ -88,41 +131,7 @@ int main(void) {
         int ids_ok = 1;
         for (size_t i = 0; i < s->n; i++) ids_ok &= s->ids[i] == s->features[i]->id;
         CHECK(ids_ok);
-        /* Queries against brute force. */
-        for (int q = 0; q < 10; q++) {
-            double x = rnd(&seed), y = rnd(&seed), w = 0.05 + 0.2 * rnd(&seed);
-            if (q % 3 == 0) { /* wide: hundreds of candidates, ordered through the bitmap */
-                x *= 0.3;
-                y *= 0.3;
-                w = 0.5 + 0.2 * rnd(&seed);
-            }
-            cm_filter f = {.n_boxes = 1, .boxes = {{x, y, x + w, y + w}}};
-            cm_idlist got = {0};
-            CHECK(cm_select(s, &f, &got) == CM_OK);
-            size_t expected = 0;
-            int bad = 0;
-            for (size_t i = 0; i < s->n; i++)
-                if (cm_geom_intersects_bbox(&s->features[i]->geom, &f.boxes[0])) {
-                    if (expected >= got.n || got.v[expected] != i) bad = 1;
-                    expected++;
-                }
-            CHECK(!bad && expected == got.n);
-            /* Pages: the walk near the front (small pages of many matches), the full
-             * selection further in; both must be the same slice of the same order. */
-            static const size_t pages[][2] = {{0, 1}, {0, 7}, {3, 5}, {20, 10}, {0, 100}, {150, 100}, {0, 100000}};
-            for (size_t pi = 0; pi < sizeof pages / sizeof *pages; pi++) {
-                cm_idlist page = {0};
-                size_t matched = 0;
-                CHECK(cm_select_page(s, &f, pages[pi][0], pages[pi][1], &page, &matched) == CM_OK);
-                size_t from = pages[pi][0] < got.n ? pages[pi][0] : got.n;
-                size_t want = got.n - from < pages[pi][1] ? got.n - from : pages[pi][1];
-                int same = matched == got.n && page.n == want;
-                for (size_t i = 0; same && i < page.n; i++) same = page.v[i] == got.v[from + i];
-                CHECK(same);
-                cm_idlist_release(&page);
-            }
-            cm_idlist_release(&got);
-        }
+        check_queries(s, &seed);
         /* The version depends on the content only. */
         cm_feature **copy = malloc(s->n * sizeof *copy);
         for (size_t i = 0; i < s->n; i++) copy[s->n - 1 - i] = cm_feature_ref(s->features[i]);
@@ -134,6 +143,7 @@ int main(void) {
         cm_snapshot_unref(fresh);
     }
     CHECK(s->n_overlay < s->n); /* the overlay was folded into a rebuilt index along the way */
+    CHECK(appended_in_place > 10);
     /* Creates must come with ascending ids above the layer's: anything else is refused, and
      * the references given are released (LeakSanitizer would see them otherwise). */
     cm_feature *bad[2] = {point(def, next_id + 1, 0.1, 0.1), point(def, next_id, 0.2, 0.2)};
@@ -149,6 +159,7 @@ int main(void) {
     cm_snapshot *held[2] = {first, middle};
     uint64_t versions[2] = {first_version, middle_version};
     for (int h = 0; h < 2; h++) {
+        check_queries(held[h], &seed); /* their overlays too: later creates appended after them */
         cm_feature **copy = malloc(held[h]->n * sizeof *copy);
         for (size_t i = 0; i < held[h]->n; i++) copy[i] = cm_feature_ref(held[h]->features[i]);
         cm_snapshot *fresh;
