@@ -74,9 +74,22 @@ typedef struct {
     uint32_t item;
 } keyed;
 
-static int cmp_keyed(const void *a, const void *b) {
-    uint32_t x = ((const keyed *)a)->key, y = ((const keyed *)b)->key;
-    return (x > y) - (x < y);
+/* Sorts order[0, n) by key: four stable byte passes through tmp (room for n). Rebuilding a
+ * layer's index runs on the persistence thread and holds up the writes queued behind it;
+ * this sort took half of a 300,000-entry build as qsort. */
+static void sort_by_key(keyed *order, keyed *tmp, size_t n) {
+    keyed *from = order, *to = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) count[((from[i].key >> shift) & 0xFF) + 1]++;
+        if (count[((from[0].key >> shift) & 0xFF) + 1] == n) continue; /* one byte value: nothing moves */
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) to[count[(from[i].key >> shift) & 0xFF]++] = from[i];
+        keyed *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != order) memcpy(order, from, n * sizeof *order);
 }
 
 static void box_extend(cm_bbox *a, const cm_bbox *b) {
@@ -105,9 +118,10 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
     ix->items = malloc((n ? n : 1) * sizeof *ix->items);
     ix->counts = malloc((total ? total : 1) * sizeof *ix->counts);
     ix->min_item = malloc((total ? total : 1) * sizeof *ix->min_item);
-    keyed *order = malloc((n ? n : 1) * sizeof *order);
-    if (!ix->boxes || !ix->items || !ix->counts || !ix->min_item || !order) {
+    keyed *order = malloc((n ? n : 1) * sizeof *order), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!ix->boxes || !ix->items || !ix->counts || !ix->min_item || !order || !tmp) {
         free(order);
+        free(tmp);
         cm_spindex_destroy(ix);
         return NULL;
     }
@@ -123,7 +137,8 @@ cm_spindex *cm_spindex_create(const cm_bbox *boxes, size_t n) {
         order[i].key = hilbert(hx, hy);
         order[i].item = (uint32_t)i;
     }
-    if (n > 1) qsort(order, n, sizeof *order, cmp_keyed);
+    if (n > 1) sort_by_key(order, tmp, n);
+    free(tmp);
     for (size_t i = 0; i < n; i++) {
         ix->items[i] = order[i].item;
         ix->boxes[i] = boxes[order[i].item];
