@@ -21,9 +21,11 @@ static uint64_t mixed(const cm_feature *f) {
     return x ^ (x >> 31);
 }
 
+static void release_retired(cm_retired *r);
+
 static void release_base(cm_index_base *b) {
     if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
-    for (size_t i = 0; i < b->n; i++) cm_feature_unref(b->feats[i]);
+    release_retired(b->keep);
     free(b->feats);
     free(b->ids);
     free(b->boxes);
@@ -31,7 +33,10 @@ static void release_base(cm_index_base *b) {
     free(b);
 }
 
-static cm_index_base *build_base(cm_feature **features, size_t n) {
+/* The index over s's features, keeping them alive through s's retired node. */
+static cm_index_base *build_base(const cm_snapshot *s) {
+    cm_feature **features = s->features;
+    size_t n = s->n;
     cm_index_base *b = calloc(1, sizeof *b);
     cm_bbox *boxes = malloc((n ? n : 1) * sizeof *boxes);
     if (b) {
@@ -50,11 +55,13 @@ static cm_index_base *build_base(cm_feature **features, size_t n) {
     atomic_init(&b->refs, 1);
     for (size_t i = 0; i < n; i++) {
         boxes[i] = features[i]->bbox;
-        b->feats[i] = cm_feature_ref(features[i]);
-        b->ids[i] = features[i]->id;
+        b->feats[i] = features[i];
+        b->ids[i] = s->ids[i];
     }
     b->n = n;
     b->boxes = boxes;
+    b->keep = s->retired;
+    atomic_fetch_add_explicit(&b->keep->refs, 1, memory_order_relaxed);
     b->index = cm_spindex_create(boxes, n);
     if (!b->index) {
         release_base(b);
@@ -211,7 +218,7 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
         extend(s, features[i]);
     }
     set_version(s);
-    s->base = build_base(features, n);
+    s->base = build_base(s);
     if (!s->base) {
         cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
@@ -370,7 +377,7 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
      * so 1/8. */
     size_t limit = s->n / 8 > 256 ? s->n / 8 : 256;
     if (prev->n_overlay + n_changed > limit) {
-        s->base = build_base(s->features, s->n);
+        s->base = build_base(s);
     } else if (set_overlay(prev, s, changed, n_changed)) {
         s->base = prev->base;
         atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);

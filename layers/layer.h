@@ -30,12 +30,16 @@
 #include "spindex.h"
 
 /* A spatial index over the features a snapshot had when it was built, shared by the
- * snapshots derived from it. Entries hold references, so "is this still the indexed
- * feature?" is a pointer comparison. */
+ * snapshots derived from it. Its features stay alive as long as it does, so "is this
+ * still the indexed feature?" is a pointer comparison: those still in the layer belong to
+ * the newest snapshot, and those that left since are on the chain of retired nodes that
+ * starts at the one it keeps. One reference for all of them instead of one per feature:
+ * that was two passes of scattered atomic operations per rebuild and per release. */
 typedef struct cm_index_base {
     atomic_uint refs;
+    struct cm_retired *keep; /* the retired node of the snapshot it was built over (one reference) */
     cm_spindex *index;
-    cm_feature **feats; /* entry -> the feature indexed */
+    cm_feature **feats; /* entry -> the feature indexed (no reference of its own) */
     int64_t *ids;       /* entry -> its id, read without touching the feature */
     cm_bbox *boxes;     /* entry -> its envelope, likewise */
     size_t n;
