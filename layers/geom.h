@@ -55,6 +55,13 @@ static inline bool cm_bbox_intersects(const cm_bbox *a, const cm_bbox *b) {
            b->min_lat <= a->max_lat;
 }
 
+/* True when box `in` lies inside the closed box `out`. An inverted (empty) `in` passes
+ * too, so test cm_bbox_intersects first. */
+static inline bool cm_bbox_within(const cm_bbox *in, const cm_bbox *out) {
+    return in->min_lon >= out->min_lon && in->max_lon <= out->max_lon && in->min_lat >= out->min_lat &&
+           in->max_lat <= out->max_lat;
+}
+
 /* True when g shares at least one point with the closed box b: the geometry itself, not
  * its envelope (a diagonal line whose envelope covers b's corner does not match). */
 bool cm_geom_intersects_bbox(const cm_geom *g, const cm_bbox *b);

@@ -61,11 +61,6 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static bool box_within(const cm_bbox *in, const cm_bbox *out) {
-    return in->min_lon >= out->min_lon && in->max_lon <= out->max_lon && in->min_lat >= out->min_lat &&
-           in->max_lat <= out->max_lat;
-}
-
 /* Does the feature at pos, whose envelope `box` meets one of f's boxes, match? Without
  * attribute or time tests, an envelope inside a box decides it without touching the
  * feature: a wide box over a dense layer matches tens of thousands, and reading each
@@ -73,7 +68,7 @@ static bool box_within(const cm_bbox *in, const cm_bbox *out) {
 static bool candidate_matches(const cm_snapshot *s, uint32_t pos, const cm_bbox *box, const cm_filter *f, bool plain) {
     if (plain)
         for (int b = 0; b < f->n_boxes; b++)
-            if (box_within(box, &f->boxes[b])) return true;
+            if (cm_bbox_within(box, &f->boxes[b])) return true;
     const cm_feature *feat = s->features[pos];
     return matches_attributes(s, feat, f) && matches_geometry(feat, f);
 }
@@ -155,7 +150,7 @@ typedef struct {
  * decides; a point's box is the point; other geometries are tested exactly. */
 static bool base_entry_matches(void *cls, uint32_t e) {
     const base_test *t = cls;
-    return box_within(&t->base->boxes[e], &t->f->boxes[0]) || matches_geometry(t->base->feats[e], t->f);
+    return cm_bbox_within(&t->base->boxes[e], &t->f->boxes[0]) || matches_geometry(t->base->feats[e], t->f);
 }
 
 static ssize_t base_position(const cm_index_base *base, int64_t id) {
@@ -230,7 +225,7 @@ static cm_status walk_page(const cm_snapshot *s, const cm_filter *f, size_t offs
         ssize_t pos = position_from(s, o->id, from);
         if (pos < 0) continue; /* deleted */
         from = (size_t)pos + 1;
-        if (box_within(&o->bbox, q) || matches_geometry(s->features[pos], f)) st = cm_idlist_push(&over, (uint32_t)pos);
+        if (cm_bbox_within(&o->bbox, q) || matches_geometry(s->features[pos], f)) st = cm_idlist_push(&over, (uint32_t)pos);
     }
     *matched = n_base + over.n;
     size_t want = offset + limit < *matched ? offset + limit : *matched;

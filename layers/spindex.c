@@ -174,42 +174,30 @@ void cm_spindex_destroy(cm_spindex *ix) {
     free(ix);
 }
 
-cm_status cm_spindex_query(const cm_spindex *ix, const cm_bbox *q, cm_idlist *out) {
-    if (ix->n_items == 0) return CM_OK;
-    /* Depth-first over (level, position) pairs; the stack holds at most
-     * NODE_SIZE entries per level. */
+/* Depth-first over (level, position) pairs, from the root; the stack holds at most
+ * NODE_SIZE entries per level. */
+typedef struct {
     struct {
         int level;
         size_t pos;
-    } stack[MAX_LEVELS * NODE_SIZE + 1];
-    int top = 0;
-    int root_level = ix->n_levels - 1;
-    stack[top].level = root_level;
-    stack[top].pos = ix->level_start[root_level];
-    top++;
-    while (top > 0) {
-        top--;
-        int level = stack[top].level;
-        size_t pos = stack[top].pos;
-        if (!cm_bbox_intersects(&ix->boxes[pos], q)) continue;
-        if (level == 0) {
-            if (cm_idlist_push(out, ix->items[pos]) != CM_OK) return CM_ERR_NOMEM;
-            continue;
-        }
-        size_t first = ix->level_start[level - 1] + (pos - ix->level_start[level]) * NODE_SIZE;
-        size_t end = ix->level_start[level];
-        for (size_t c = first; c < first + NODE_SIZE && c < end; c++) {
-            stack[top].level = level - 1;
-            stack[top].pos = c;
-            top++;
-        }
-    }
-    return CM_OK;
+    } at[MAX_LEVELS * NODE_SIZE + 1];
+    int top;
+} dfs;
+
+static void dfs_start(dfs *d, const cm_spindex *ix) {
+    d->top = 0;
+    if (ix->n_items == 0) return;
+    d->at[0].level = ix->n_levels - 1;
+    d->at[0].pos = ix->level_start[ix->n_levels - 1];
+    d->top = 1;
 }
 
-static bool box_inside(const cm_bbox *in, const cm_bbox *out) {
-    return in->min_lon >= out->min_lon && in->max_lon <= out->max_lon && in->min_lat >= out->min_lat &&
-           in->max_lat <= out->max_lat;
+static bool dfs_next(dfs *d, int *level, size_t *pos) {
+    if (d->top == 0) return false;
+    d->top--;
+    *level = d->at[d->top].level;
+    *pos = d->at[d->top].pos;
+    return true;
 }
 
 /* The first child of node pos on level (> 0), and the end of that child level. */
@@ -218,35 +206,37 @@ static size_t first_child(const cm_spindex *ix, int level, size_t pos, size_t *e
     return ix->level_start[level - 1] + (pos - ix->level_start[level]) * NODE_SIZE;
 }
 
+static void dfs_push_children(dfs *d, const cm_spindex *ix, int level, size_t pos) {
+    size_t end, c = first_child(ix, level, pos, &end);
+    for (size_t last = c + NODE_SIZE; c < last && c < end; c++) {
+        d->at[d->top].level = level - 1;
+        d->at[d->top].pos = c;
+        d->top++;
+    }
+}
+
+cm_status cm_spindex_query(const cm_spindex *ix, const cm_bbox *q, cm_idlist *out) {
+    dfs d;
+    int level;
+    size_t pos;
+    for (dfs_start(&d, ix); dfs_next(&d, &level, &pos);) {
+        if (!cm_bbox_intersects(&ix->boxes[pos], q)) continue;
+        if (level > 0) dfs_push_children(&d, ix, level, pos);
+        else if (cm_idlist_push(out, ix->items[pos]) != CM_OK) return CM_ERR_NOMEM;
+    }
+    return CM_OK;
+}
+
 size_t cm_spindex_count(const cm_spindex *ix, const cm_bbox *q, cm_spindex_test partial, void *cls) {
-    if (ix->n_items == 0) return 0;
-    struct {
-        int level;
-        size_t pos;
-    } stack[MAX_LEVELS * NODE_SIZE + 1];
-    int top = 0;
-    size_t total = 0;
-    stack[top].level = ix->n_levels - 1;
-    stack[top].pos = ix->level_start[ix->n_levels - 1];
-    top++;
-    while (top > 0) {
-        top--;
-        int level = stack[top].level;
-        size_t pos = stack[top].pos;
+    dfs d;
+    int level;
+    size_t pos, total = 0;
+    for (dfs_start(&d, ix); dfs_next(&d, &level, &pos);) {
         if (!cm_bbox_intersects(&ix->boxes[pos], q)) continue;
         /* Every non-empty box under a node inside q is inside q too. */
-        if (box_inside(&ix->boxes[pos], q)) {
-            total += ix->counts[pos];
-        } else if (level == 0) {
-            total += partial(cls, ix->items[pos]);
-        } else {
-            size_t end, c = first_child(ix, level, pos, &end);
-            for (size_t last = c + NODE_SIZE; c < last && c < end; c++) {
-                stack[top].level = level - 1;
-                stack[top].pos = c;
-                top++;
-            }
-        }
+        if (cm_bbox_within(&ix->boxes[pos], q)) total += ix->counts[pos];
+        else if (level > 0) dfs_push_children(&d, ix, level, pos);
+        else total += partial(cls, ix->items[pos]);
     }
     return total;
 }
@@ -315,7 +305,7 @@ cm_status cm_spindex_walk_next(cm_spindex_walk *w, uint32_t *entry, bool *inside
         waiting x = heap_pop(w);
         if (x.level == 0) {
             *entry = ix->items[x.pos];
-            *inside = box_inside(&ix->boxes[x.pos], &w->q);
+            *inside = cm_bbox_within(&ix->boxes[x.pos], &w->q);
             return CM_OK;
         }
         size_t end, c = first_child(ix, (int)x.level, x.pos, &end);
