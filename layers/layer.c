@@ -314,18 +314,20 @@ static void release_new_entries(const cm_snapshot *prev, cm_feature **features, 
  * False when out of memory. */
 static bool set_overlay(const cm_snapshot *prev, cm_snapshot *s, const int64_t *changed, size_t n_changed) {
     struct cm_overlay_buf *b = prev->overlay_buf;
-    bool above = n_changed == 0 || prev->n_overlay == 0 || changed[0] > prev->overlay[prev->n_overlay - 1].id;
-    if (above && b && b->used == prev->n_overlay && b->cap >= prev->n_overlay + n_changed) {
-        atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    size_t had = prev->n_overlay, need = had + n_changed;
+    bool above = n_changed == 0 || had == 0 || changed[0] > prev->overlay[had - 1].id;
+    if (!above) {
+        if (!(b = overlay_buf_new(need))) return false;
+        b->used = merge_overlay(prev->overlay, had, changed, n_changed, s, b->v);
     } else {
-        size_t need = prev->n_overlay + n_changed;
-        b = overlay_buf_new(above ? need + need / 2 + 16 : need);
-        if (!b) return false;
-        b->used = above ? prev->n_overlay : 0;
-        if (above && prev->n_overlay) memcpy(b->v, prev->overlay, prev->n_overlay * sizeof b->v[0]);
-        else if (!above) b->used = merge_overlay(prev->overlay, prev->n_overlay, changed, n_changed, s, b->v);
+        if (b && b->used == had && b->cap >= need) {
+            atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed); /* prev's array, past its end */
+        } else {
+            if (!(b = overlay_buf_new(need + need / 2 + 16))) return false;
+            if (had) memcpy(b->v, prev->overlay, had * sizeof b->v[0]);
+        }
+        b->used = had + merge_overlay(NULL, 0, changed, n_changed, s, b->v + had);
     }
-    if (above) b->used = prev->n_overlay + merge_overlay(NULL, 0, changed, n_changed, s, b->v + prev->n_overlay);
     s->overlay_buf = b;
     s->overlay = b->v;
     s->n_overlay = b->used;
