@@ -40,9 +40,12 @@ static bool note_change(cm_draft *d, int64_t id) {
 
 static ssize_t find_pos(const cm_draft *d, int64_t id) { return cm_features_position(d->arr, id, 0, d->n); }
 
-/* Drops an entry of the full copy: only one this draft was given holds a reference. */
+/* Does the draft hold a reference to this entry of its full copy? Only to those it was
+ * given: the others are `from`'s. */
+static bool owned(const cm_draft *d, const cm_feature *f) { return cm_snapshot_find(d->from, f->id) != f; }
+
 static void drop_entry(cm_draft *d, cm_feature *f) {
-    if (cm_snapshot_find(d->from, f->id) != f) cm_feature_unref(f);
+    if (owned(d, f)) cm_feature_unref(f);
 }
 
 cm_feature *cm_draft_find(cm_draft *d, int64_t id, cm_status *status) {
@@ -134,7 +137,7 @@ void cm_draft_discard(cm_draft *d) {
         for (size_t c = 0; c < d->n_changed; c++) {
             if (c > 0 && d->changed[c] == d->changed[c - 1]) continue;
             ssize_t pos = find_pos(d, d->changed[c]);
-            if (pos >= 0 && cm_snapshot_find(d->from, d->changed[c]) != d->arr[pos]) d->changed[k++] = pos;
+            if (pos >= 0 && owned(d, d->arr[pos])) d->changed[k++] = pos;
         }
         for (size_t i = 0; i < k; i++) cm_feature_unref(d->arr[d->changed[i]]);
     }

@@ -472,6 +472,8 @@ cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *adde
 
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
 
+ssize_t cm_ids_position(const int64_t *ids, size_t n, int64_t id) { return position_in_ids(ids, id, 0, n, false); }
+
 ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi) {
     return position_in_ids(s->ids, id, lo, hi > s->n ? s->n : hi, false);
 }

@@ -118,6 +118,8 @@ ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id);
 ssize_t cm_snapshot_position_in(const cm_snapshot *s, int64_t id, size_t lo, size_t hi);
 /* Position of id in a[lo, hi), an array sorted by id that is not (yet) a snapshot's, or -1. */
 ssize_t cm_features_position(cm_feature *const *a, int64_t id, size_t lo, size_t hi);
+/* Position of id in ascending ids[0, n) (a snapshot's or an index's), or -1. */
+ssize_t cm_ids_position(const int64_t *ids, size_t n, int64_t id);
 cm_snapshot *cm_snapshot_ref(cm_snapshot *s);
 void cm_snapshot_unref(cm_snapshot *s); /* accepts NULL */
 

@@ -153,17 +153,6 @@ static bool base_entry_matches(void *cls, uint32_t e) {
     return cm_bbox_within(&t->base->boxes[e], &t->f->boxes[0]) || matches_geometry(t->base->feats[e], t->f);
 }
 
-static ssize_t base_position(const cm_index_base *base, int64_t id) {
-    size_t lo = 0, hi = base->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (base->ids[mid] == id) return (ssize_t)mid;
-        if (base->ids[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return -1;
-}
-
 /* Position of id in s at or after `from`, galloping: the overlay's ids come in ascending
  * order, and new ones sit together at the end of s. */
 static ssize_t position_from(const cm_snapshot *s, int64_t id, size_t from) {
@@ -218,7 +207,7 @@ static cm_status walk_page(const cm_snapshot *s, const cm_filter *f, size_t offs
     for (size_t i = 0; i < s->n_overlay && st == CM_OK; i++) {
         const cm_overlay_entry *o = &s->overlay[i];
         if (o->id <= base_max) {
-            ssize_t e = base_position(base, o->id);
+            ssize_t e = cm_ids_position(base->ids, base->n, o->id);
             if (e >= 0 && cm_bbox_intersects(&base->boxes[e], q) && base_entry_matches(&t, (uint32_t)e)) n_base--;
         }
         if (!cm_bbox_intersects(&o->bbox, q)) continue;
