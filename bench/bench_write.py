@@ -31,16 +31,21 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      a map user sees, not how many reads the 2 cores can squeeze in beside the writers.
   5. reads, 8 writers   : the same readers while a wrk -t2 -c8 creator runs (started --warm s before the
      readers, ends 1 s after them; its points go east of the read bbox, so the bbox answers keep their
-     size); the creator's rate over its whole run is recorded too. Steps 4 and 5 run --read-rounds times in
-     turn (idle, loaded, idle, loaded, ...); the report judges the read targets on the median of the rounds'
-     p99 ratios, as one window pair on a shared box can land on a calm or a busy moment.
+     size); the creator's rate over its whole run is recorded too.
+  5b. reads, raw disk   : the same readers beside raw 1-connection GeoPackage inserts by this script (a thread,
+     on a copy of the store made once in --raw-dir): the fsyncs and their interrupts of a writer the server
+     does no work for. Information: the part of the loaded p99 that no server design can remove on this box.
+     Steps 4, 5 and 5b run --read-rounds times in turn; the report judges the read targets on the median of
+     the rounds' p99 ratios (loaded / idle), as one window pair on a shared box can land on a calm or a busy
+     moment.
   6. creates, 1 client, again at the end: same as 2, on the layer grown by the run (each commit maintains the
      layer's snapshot and spatial index, whose cost may depend on the layer size).
 CPU is accounted per window: the server's process tree, this script and its wrk processes, the whole machine;
 "other" = machine - server - ours. The box is shared: a phase whose window saw more than OTHER_CPU_LIMIT cores
 of other work is run once more (--retries) and flagged "!" in the report if it stays disturbed.
 Each phase appends one JSON record per wrk run to --out (measure = write_c1, write_c1_paired and write_c8_paired (one record
-for all pairs each), write_c8, read_idle, read_loaded, write_during_reads, write_c1_grown; plus preflight).
+for all pairs each), write_c8, read_idle, read_loaded, write_during_reads, read_rawdisk, raw_during_reads, write_c1_grown;
+plus preflight).
 
 report prints the table and the target checks from those records, the raw GeoPackage records written
 by raw_gpkg_insert.py into the same file, and META.json (written by write.sh).
@@ -384,15 +389,57 @@ def paired_phase(a, env, measure, conns, threads, title):
     return rec
 
 
-def read_phase(a, measure, env, readers, with_writers, rnd=0):
+def raw_load_start(a):
+    """Raw 1-connection GeoPackage inserts by this process (a thread; sqlite3 releases the GIL while it waits on the
+    disk) on a copy of the store on the same disk, until the returned stop() is called: the fsync load of a writer
+    that costs the server nothing. Returns stop(), which answers (inserts, seconds)."""
+    import threading
+    import raw_gpkg_insert as raw
+    if getattr(a, "raw_load_ins", None) is None:
+        db = os.path.join(a.raw_dir, "reads-raw.gpkg")
+        raw.remove_copy(db)
+        os.makedirs(a.raw_dir, exist_ok=True)
+        raw.make_copy(a.raw_src, db, "services")
+        a.raw_load_db, a.raw_load_ins = db, raw.Inserter(db, "services", 7, False)
+    stop, count = threading.Event(), [0]
+
+    def loop():
+        while not stop.is_set():
+            a.raw_load_ins.one()
+            count[0] += 1
+    t0 = time.perf_counter()
+    th = threading.Thread(target=loop, daemon=True)
+    th.start()
+
+    def finish():
+        stop.set()
+        th.join(30)
+        return count[0], time.perf_counter() - t0
+    return finish
+
+
+def raw_load_close(a):
+    import raw_gpkg_insert as raw
+    if getattr(a, "raw_load_ins", None) is not None:
+        a.raw_load_ins.close()
+        raw.remove_copy(a.raw_load_db)
+        a.raw_load_ins = None
+
+
+def read_phase(a, measure, env, readers, load, rnd=0):
+    """The paced readers for -d s, with `load` beside them: None (idle), "cm" (8 clients creating through the
+    server) or "raw" (raw inserts by this process into a copy of the store: the disk's load without the server's)."""
     wrkrun.quiesce(a.pids)
-    writer = None
+    writer = raw_stop = None
     n0 = services_count(a.base)
-    if with_writers:
+    if load == "cm":
         # Its points go east of the read bbox (lon > 7.42): the bbox answers keep their size, so the reads
         # compare with idle at equal work while the layer, its snapshots and its index change under them.
         writer = Wrk(a.post_lua, a.base + "/", 8, 2, a.warm + a.d + 1,
                      dict(env, BW_LABEL="during-reads", BW_LON0="7.4205", BW_LON_SPAN="0.0145"))
+        time.sleep(a.warm + 0.2)
+    elif load == "raw":
+        raw_stop = raw_load_start(a)
         time.sleep(a.warm + 0.2)
     cpu = CPU(a.pids); cpu.start()
     ws = [(name, title, Wrk(a.read_lua, a.base + "/", 1, 1, a.d,
@@ -427,6 +474,14 @@ def read_phase(a, measure, env, readers, with_writers, rnd=0):
               "services %s -> %s  (server CPU while reading+writing %.2f cores)" % (
                   "writers", "8 clients (wrk -t2 -c8)", rec["ok_per_s"], rec["dur_s"], rec["p50_ms"], rec["p99_ms"],
                   rec["ok"], rec["not_ok"], rec["errors"], n0, n1, cores or 0), flush=True)
+    if raw_stop:
+        n, wall = raw_stop()
+        rec = dict(measure="raw_during_reads", round=rnd, inserts=n, seconds=round(wall, 2),
+                   inserts_per_s=round(n / wall, 1) if wall else 0.0, server_cpu_cores_during_reads=cores,
+                   host_cpu_cores=cpu.host, gen_cpu_cores=cpu.gen, other_cpu_cores=cpu.other)
+        append(a.out, rec)
+        print("  %-12s %-34s %7.1f inserts/s over %.0f s  (server CPU while reading %.2f cores)" % (
+            "raw writer", "python sqlite3, copy of the store", rec["inserts_per_s"], wall, cores or 0), flush=True)
     return recs
 
 
@@ -466,7 +521,7 @@ def run(a):
     preflight(a, token, paths)
     print("-- creates (wrk + Lua POST, %d s each after %d s unrecorded warm-up)" % (a.d, a.warm))
 
-    left = [3 + 2 * a.read_rounds]  # phases still to run after the current one
+    left = [3 + 3 * a.read_rounds]  # phases still to run after the current one
 
     def retried(fn, *args):
         """Run a phase; once more (up to --retries) when someone else's work disturbed its window, if the time
@@ -497,15 +552,24 @@ def run(a):
           % (a.read_delay_ms, a.d, a.read_rounds))
     # Rounds of idle and loaded windows, in turn: on a shared box one window pair can land on a calm or a busy
     # moment; the target is judged on the median of the rounds' ratios.
-    for rnd in range(a.read_rounds):
-        retried(read_phase, a, "read_idle", env, readers, False, rnd)
-        retried(read_phase, a, "read_loaded", env, readers, True, rnd)
+    # The third window of each round puts the same readers beside raw GeoPackage inserts by this script: the disk
+    # and the CPUs see a writer's fsyncs, the server does nothing for them. Information for reading the ratio.
+    try:
+        for rnd in range(a.read_rounds):
+            retried(read_phase, a, "read_idle", env, readers, None, rnd)
+            retried(read_phase, a, "read_loaded", env, readers, "cm", rnd)
+            retried(read_phase, a, "read_rawdisk", env, readers, "raw", rnd)
+    finally:
+        raw_load_close(a)
     print("-- creates, 1 client, on the grown layer")
     retried(write_phase, a, "write_c1_grown", 1, 1, env, "POST create, 1 client, grown")
     return 0
 
 
 # ---------------------------------------------------------------- report
+READ_MEASURES = ("read_idle", "read_loaded", "read_rawdisk")
+
+
 def f(v, nd=1):
     if v is None:
         return "-"
@@ -529,7 +593,7 @@ def report(results, meta_path):
     for r in recs:
         if r.get("measure") == "raw_gpkg_insert":
             keep(raw, r["mode"], r)
-        elif r.get("measure") in ("read_idle", "read_loaded"):
+        elif r.get("measure") in READ_MEASURES:
             keep(by, (r["measure"], r["target"], r.get("round", 0)), r)
         elif "measure" in r:
             keep(by, r["measure"], r)
@@ -537,7 +601,7 @@ def report(results, meta_path):
     for r in recs:
         m = r.get("measure")
         k = ("raw", r["mode"]) if m == "raw_gpkg_insert" else (m if m in ("write_c1", "write_c8", "write_c1_grown") else
-                                                               ((m, r.get("round", 0)) if m in ("read_idle", "read_loaded") and r.get("target") == "id" else None))
+                                                               ((m, r.get("round", 0)) if m in READ_MEASURES and r.get("target") == "id" else None))
         if k:
             attempts[k] = attempts.get(k, 0) + 1
     repeated = sum(n - 1 for n in attempts.values())
@@ -585,6 +649,11 @@ def report(results, meta_path):
                      "%s->%s" % (r.get("services_before"), r.get("services_after")),
                      f(r.get("server_cpu_cores") if m != "write_during_reads" else r.get("server_cpu_cores_during_reads"), 2),
                      other(r)))
+    rd = [r for r in recs if r.get("measure") == "raw_during_reads"]
+    if rd:
+        rows.append(("raw GPKG insert, beside readers (%d windows)" % len(rd), "1",
+                     f(sum(r["inserts"] for r in rd) / sum(r["seconds"] for r in rd)), "-", "-", "-",
+                     "%d/-/-" % sum(r["inserts"] for r in rd), "-", "-", other(max(rd, key=lambda r: r["other_cpu_cores"]))))
     table(p, hdr, rows)
     for m, who in (("write_c1_paired", "1 client"), ("write_c8_paired", "8 clients")):
         pr = by.get(m)
@@ -600,10 +669,11 @@ def report(results, meta_path):
     p("")
     think = next((r["think_ms"] for k, r in by.items() if isinstance(k, tuple)), None)
     p("Reads while idle and while 8 writers create (each reader: 1 keep-alive connection, %s ms think time)" % think)
-    hdr2 = ("read", "idle p50", "idle p99", "loaded p50", "loaded p99", "p99 ratio", "req/s idle/loaded", "bytes",
-            "bad/err", "other CPU idle/loaded")
+    hdr2 = ("read", "idle p50", "idle p99", "loaded p50", "loaded p99", "p99 ratio", "raw-disk p99", "ratio",
+            "req/s idle/loaded", "bytes", "bad/err", "other CPU idle/loaded")
     rows2 = []
     ratios = {}  # target -> [(round, ratio, idle rec, loaded rec)]
+    disk_ratios = {}  # target -> [loaded beside raw inserts p99 / idle p99]
     rounds = sorted({k[2] for k in by if isinstance(k, tuple)})
     for tgt, title in (("id", "feature by id (services)"), ("roads_bbox", "bbox roads, limit 100"),
                        ("services_bbox", "bbox services, limit 100")):
@@ -611,13 +681,18 @@ def report(results, meta_path):
             i, l = by.get(("read_idle", tgt, rnd)), by.get(("read_loaded", tgt, rnd))
             label = title if len(rounds) == 1 else "%s, round %d" % (title, rnd + 1)
             if not i or not l:
-                rows2.append((label, "-", "-", "-", "-", "-", "-", "-", "-", "-"))
+                rows2.append((label,) + ("-",) * (len(hdr2) - 1))
                 continue
             ratio = l["p99_ms"] / i["p99_ms"] if i["p99_ms"] else None
             if ratio is not None:
                 ratios.setdefault(tgt, []).append((rnd, ratio, i, l))
+            d = by.get(("read_rawdisk", tgt, rnd))
+            dratio = d["p99_ms"] / i["p99_ms"] if d and i["p99_ms"] else None
+            if dratio is not None:
+                disk_ratios.setdefault(tgt, []).append(dratio)
             rows2.append((label, f(i["p50_ms"], 2), f(i["p99_ms"], 2), f(l["p50_ms"], 2), f(l["p99_ms"], 2),
-                          ("%.2fx" % ratio) if ratio else "-", "%s/%s" % (f(i["ok_per_s"]), f(l["ok_per_s"])),
+                          ("%.2fx" % ratio) if ratio else "-", f(d["p99_ms"], 2) if d else "-",
+                          ("%.2fx" % dratio) if dratio else "-", "%s/%s" % (f(i["ok_per_s"]), f(l["ok_per_s"])),
                           "%d/%d" % (i["bytes_per_resp"], l["bytes_per_resp"]),
                           "%d/%d" % (i["not_ok"] + l["not_ok"], i["errors"] + l["errors"]),
                           "%s/%s" % (other(i), other(l))))
@@ -680,6 +755,11 @@ def report(results, meta_path):
             + noisy(*[r for _, _, i, l in rs for r in (i, l)]), each))
     if len(rounds) > 1:
         p("  (read targets: the median of the %d rounds' p99 ratios)" % len(rounds))
+    for tgt, title in (("id", "feature by id"), ("roads_bbox", "bbox roads"), ("services_bbox", "bbox services")):
+        if disk_ratios.get(tgt):
+            p("  read p99 beside raw inserts / idle, %-12s %6.2fx   (info: another process's fsyncs, no server writes; "
+              "rounds: %s)" % (title, statistics.median(disk_ratios[tgt]),
+                               ", ".join("%.2fx" % x for x in sorted(disk_ratios[tgt]))))
     notes = meta.get("notes") or []
     if meta.get("store_after"):
         notes = notes + [meta["store_after"]]

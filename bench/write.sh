@@ -7,9 +7,9 @@
 #   BUILD=/dir ...                        where to build (default ${TMPDIR:-/tmp}/bench-write-build)
 #   D=20 WARM=3 ...                       seconds per measurement / unrecorded warm-up before each
 #   READ_DELAY_MS=2                       think time of each paced reader between two requests
-#   READ_ROUNDS=5 (QUICK: 2)              idle/loaded read window pairs, in turn (targets: median of the rounds)
+#   READ_ROUNDS=5 (QUICK: 2)              rounds of idle, loaded and raw-disk read windows (targets: median of the rounds)
 #   QUIET_WAIT=30 (QUICK: 10)             wait at most that long for other work on the box to calm down
-#   BUDGET=420 (QUICK: 120)               seconds from the start of the measurements (after the build): a
+#   BUDGET=520 (QUICK: 150)               seconds from the start of the measurements (after the build): a
 #                                         window disturbed by other work is repeated once only within it
 #   CMAKE_ARGS="-D..."                    extra cmake configure arguments for that build
 #   SKIP_SETUP=1                          do not check/install the Debian packages (bench/setup.sh)
@@ -31,8 +31,8 @@ else D=${D:-10}; WARM=${WARM:-2}; MODE="full (${D} s per measurement, ${WARM} s 
 READ_DELAY_MS=${READ_DELAY_MS:-2}
 if [ "${QUICK:-0}" = 1 ]; then READ_ROUNDS=${READ_ROUNDS:-2}; else READ_ROUNDS=${READ_ROUNDS:-5}; fi
 if [ "${QUICK:-0}" = 1 ]; then PAIRS=${PAIRS:-4}; PAIR_S=${PAIR_S:-1}; else PAIRS=${PAIRS:-6}; PAIR_S=${PAIR_S:-2}; fi
-PHASES=$(( 5 + 2 * READ_ROUNDS ))   # creates 1 client, paired with raw, 8 clients, paired with raw, READ_ROUNDS x (idle, loaded) reads, creates on the grown layer
-if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-120}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-420}; fi
+PHASES=$(( 5 + 3 * READ_ROUNDS ))   # creates 1 client, paired with raw, 8 clients, paired with raw, READ_ROUNDS x (idle, loaded, beside raw inserts) reads, creates on the grown layer
+if [ "${QUICK:-0}" = 1 ]; then QUIET_WAIT=${QUIET_WAIT:-10}; BUDGET=${BUDGET:-150}; else QUIET_WAIT=${QUIET_WAIT:-30}; BUDGET=${BUDGET:-520}; fi
 BUILD=${BUILD:-${TMPDIR:-/tmp}/bench-write-build}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$W/write-results-$STAMP.txt; LOG=$W/write-log-$STAMP.txt
