@@ -106,7 +106,15 @@ static int cmp_ids(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-cm_status cm_draft_publish(cm_draft *d) {
+/* The index policy of a new snapshot, before anyone sees it: rebase it on an index built
+ * since it was asked for, and ask for the next one when its overlay has grown. */
+static void tend_index(cm_draft *d, cm_snapshot *snap, cm_index_builder *ib) {
+    cm_index_base *built = cm_index_builder_take(ib, d->layer);
+    if (built && !cm_snapshot_rebase(snap, built)) cm_index_base_release(built);
+    if (cm_snapshot_wants_index(snap)) cm_index_builder_request(ib, d->layer, snap);
+}
+
+cm_status cm_draft_publish(cm_draft *d, cm_index_builder *ib) {
     cm_snapshot *snap;
     cm_status s;
     /* Both derives take the draft's references, whatever they return. */
@@ -123,6 +131,7 @@ cm_status cm_draft_publish(cm_draft *d) {
     d->n_added = 0;
     d->n_changed = 0;
     /* Only the persistence worker publishes, so `from` is still the layer's current snapshot. */
+    if (s == CM_OK && ib) tend_index(d, snap, ib);
     if (s == CM_OK) cm_layer_publish(d->layer, snap);
     return s;
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "index_builder.h"
 #include "layer.h"
 #include "status.h"
 
@@ -53,8 +54,10 @@ bool cm_draft_remove(cm_draft *d, int64_t id);
 /* After the commit: makes the draft the layer's next snapshot and publishes it. CM_OK with
  * nothing done when the draft has no change. On failure the layer keeps `from` (memory
  * then lags the store until a restart) and the draft's references are released. Either
- * way, discard the draft afterwards. */
-cm_status cm_draft_publish(cm_draft *d);
+ * way, discard the draft afterwards. With ib, the new snapshot takes an index ib has
+ * finished for the layer, and asks ib for the next one when its overlay has grown; without,
+ * the derives rebuild indexes themselves. */
+cm_status cm_draft_publish(cm_draft *d, cm_index_builder *ib);
 
 /* Frees the draft and what it still holds (everything, after a rollback). */
 void cm_draft_discard(cm_draft *d);

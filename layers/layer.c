@@ -23,7 +23,7 @@ static uint64_t mixed(const cm_feature *f) {
 
 static void release_retired(cm_retired *r);
 
-static void release_base(cm_index_base *b) {
+void cm_index_base_release(cm_index_base *b) {
     if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
     release_retired(b->keep);
     free(b->feats);
@@ -33,8 +33,7 @@ static void release_base(cm_index_base *b) {
     free(b);
 }
 
-/* The index over s's features, keeping them alive through s's retired node. */
-static cm_index_base *build_base(const cm_snapshot *s) {
+cm_index_base *cm_index_base_build(const cm_snapshot *s) {
     cm_feature **features = s->features;
     size_t n = s->n;
     cm_index_base *b = calloc(1, sizeof *b);
@@ -64,7 +63,7 @@ static cm_index_base *build_base(const cm_snapshot *s) {
     atomic_fetch_add_explicit(&b->keep->refs, 1, memory_order_relaxed);
     b->index = cm_spindex_create(boxes, n);
     if (!b->index) {
-        release_base(b);
+        cm_index_base_release(b);
         return NULL;
     }
     return b;
@@ -218,7 +217,7 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
         extend(s, features[i]);
     }
     set_version(s);
-    s->base = build_base(s);
+    s->base = cm_index_base_build(s);
     if (!s->base) {
         cm_snapshot_unref(s);
         return CM_ERR_NOMEM;
@@ -226,6 +225,9 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
     *out = s;
     return CM_OK;
 }
+
+/* The envelope of a deleted feature in an overlay: it meets no box. */
+static const cm_bbox gone = {INFINITY, INFINITY, -INFINITY, -INFINITY};
 
 /* Where id is in ids[lo, hi), or -1; with lower_bound, where it would go instead. */
 static ssize_t position_in_ids(const int64_t *ids, int64_t id, size_t lo, size_t hi, bool lower_bound) {
@@ -255,7 +257,6 @@ ssize_t cm_features_position(cm_feature *const *a, int64_t id, size_t lo, size_t
  * na + nb). */
 static size_t merge_overlay(const cm_overlay_entry *a, size_t na, const int64_t *changed, size_t nb,
                             const cm_snapshot *s, cm_overlay_entry *out) {
-    static const cm_bbox gone = {INFINITY, INFINITY, -INFINITY, -INFINITY};
     size_t i = 0, j = 0, k = 0;
     while (i < na || j < nb) {
         if (j < nb && j > 0 && changed[j] == changed[j - 1]) {
@@ -379,7 +380,7 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
      * so 1/8. */
     size_t limit = s->n / 8 > 256 ? s->n / 8 : 256;
     if (prev->n_overlay + n_changed > limit) {
-        s->base = build_base(s);
+        s->base = cm_index_base_build(s);
     } else if (set_overlay(prev, s, changed, n_changed)) {
         s->base = prev->base;
         atomic_fetch_add_explicit(&s->base->refs, 1, memory_order_relaxed);
@@ -470,6 +471,54 @@ cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *adde
     return derive_rest(prev, s, s->ids + prev->n, n_added, out);
 }
 
+/* The ids whose feature differs between b and s, ascending, with their envelopes in s, into
+ * out (NULL: count only); stops after `limit`. A merge of the two id arrays: the same
+ * pointer is the same content, because b keeps alive every feature it names, so no feature
+ * of s can sit at the address of one of b's that was freed. Returns how many. */
+static size_t diff_from_base(const cm_index_base *b, const cm_snapshot *s, size_t limit, cm_overlay_entry *out) {
+    size_t i = 0, j = 0, k = 0;
+    while ((i < b->n || j < s->n) && k < limit) {
+        if (j >= s->n || (i < b->n && b->ids[i] < s->ids[j])) { /* left the layer */
+            if (out) out[k] = (cm_overlay_entry){b->ids[i], gone};
+            k++;
+            i++;
+            continue;
+        }
+        bool indexed = i < b->n && b->ids[i] == s->ids[j];
+        if (!indexed || b->feats[i] != s->features[j]) { /* created, or replaced */
+            if (out) out[k] = (cm_overlay_entry){s->ids[j], s->features[j]->bbox};
+            k++;
+        }
+        i += indexed;
+        j++;
+    }
+    return k;
+}
+
+bool cm_snapshot_rebase(cm_snapshot *s, cm_index_base *b) {
+    size_t n = diff_from_base(b, s, s->n_overlay, NULL);
+    if (n >= s->n_overlay) return false; /* built before s's own index, or as far behind */
+    struct cm_overlay_buf *ob = NULL;
+    if (n) {
+        if (!(ob = overlay_buf_new(n))) return false;
+        ob->used = diff_from_base(b, s, n, ob->v);
+    }
+    release_overlay_buf(s->overlay_buf);
+    s->overlay_buf = ob;
+    s->overlay = ob ? ob->v : NULL;
+    s->n_overlay = n;
+    cm_index_base_release(s->base);
+    s->base = b;
+    return true;
+}
+
+bool cm_snapshot_wants_index(const cm_snapshot *s) {
+    /* Half the size at which a derive rebuilds on its own: a build elsewhere (cm_index_builder)
+     * then usually lands first, and the writer never waits for one. */
+    size_t soon = s->n / 16 > 128 ? s->n / 16 : 128;
+    return s->n_overlay > soon;
+}
+
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }
 
 ssize_t cm_ids_position(const int64_t *ids, size_t n, int64_t id) { return position_in_ids(ids, id, 0, n, false); }
@@ -490,7 +539,7 @@ void cm_snapshot_unref(cm_snapshot *s) {
         for (size_t i = 0; i < s->n; i++) cm_feature_unref(s->features[i]);
     release_entries(s->entries);
     release_retired(s->retired);
-    release_base(s->base);
+    cm_index_base_release(s->base);
     release_overlay_buf(s->overlay_buf);
     if (s->cache && s->cache_free) s->cache_free(s->cache);
     pthread_mutex_destroy(&s->cache_lock);

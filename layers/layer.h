@@ -112,6 +112,19 @@ cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n,
  * go after prev's entries, in place when prev's arrays have room and nothing was appended
  * past prev yet, else into arrays half as large again (so appends cost O(1) amortized). */
 cm_status cm_snapshot_derive_appended(cm_snapshot *prev, cm_feature *const *added, size_t n_added, cm_snapshot **out);
+/* The spatial index over s's features, with one reference, or NULL when out of memory. It
+ * keeps them alive through s's retired node. Any thread may build one while it holds s. */
+cm_index_base *cm_index_base_build(const cm_snapshot *s);
+void cm_index_base_release(cm_index_base *b); /* accepts NULL */
+/* Gives s the index b, built over an earlier snapshot of s's line, when that makes s's
+ * overlay smaller: the overlay becomes the ids whose feature differs between b and s (one
+ * pass over both). true: s took b's reference. false: s is unchanged and b still the
+ * caller's (b is no newer than s's own index, or out of memory). Only before s is
+ * published: readers never see an index change under them. */
+bool cm_snapshot_rebase(cm_snapshot *s, cm_index_base *b);
+/* Has s's overlay grown enough that a new index should be built? (A derive rebuilds on its
+ * own thread at twice that size.) */
+bool cm_snapshot_wants_index(const cm_snapshot *s);
 /* Position in s->features of the feature with this id, or -1. */
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id);
 /* The same, searching only positions [lo, hi) (clamped to the snapshot). */

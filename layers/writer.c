@@ -30,6 +30,7 @@
 #include "draft.h"
 #include "feature_input.h"
 #include "grow.h"
+#include "index_builder.h"
 #include "lifecycle.h"
 #include "ogr_geom.h"
 #include "sched_hint.h"
@@ -56,6 +57,7 @@ struct cm_writer {
     char last_hash[2 * CM_SHA256_LEN + 1];
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
+    cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
 };
 
 void cm_edit_release(cm_edit *e) {
@@ -363,7 +365,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         }
     } else {
         for (size_t i = 0; i < b.n; i++) {
-            cm_status ds = cm_draft_publish(&b.t[i].draft);
+            cm_status ds = cm_draft_publish(&b.t[i].draft, w->indexes);
             if (ds != CM_OK)
                 fprintf(stderr, "crisismap: changes to %s were committed but are not in memory (%s); restart the server\n",
                         b.t[i].draft.layer->def->id, cm_status_message(ds));
@@ -532,7 +534,9 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
     pthread_condattr_init(&ca);
     pthread_cond_init(&w->wake, &ca);
     pthread_condattr_destroy(&ca);
+    w->indexes = cm_index_builder_start();
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        cm_index_builder_stop(w->indexes);
         cm_persist_close(p);
         free(w->next_id);
         free(w);
@@ -567,6 +571,8 @@ void cm_writer_stop(cm_writer *w) {
     pthread_mutex_unlock(&w->lock);
     if (!join) return;
     pthread_join(w->thread, NULL);
+    cm_index_builder_stop(w->indexes); /* releases its snapshots before the layers go */
+    w->indexes = NULL;
     cm_persist_close(w->persist);
     w->persist = NULL;
 }

@@ -135,7 +135,11 @@ int cm_cli_serve(int argc, char **argv) {
     }
     persist = NULL;
     size_t total = 0;
-    for (size_t i = 0; i < store->n; i++) total += store->layers[i].current->n;
+    for (size_t i = 0; i < store->n; i++) { /* the worker may already publish (its first status pass) */
+        cm_snapshot *snap = cm_layer_acquire(&store->layers[i]);
+        total += snap->n;
+        cm_snapshot_unref(snap);
+    }
     if (cfg.web_root && stat(cfg.web_root, &st) == 0 && cm_webfiles_load(cfg.web_root, &web, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
@@ -169,8 +173,8 @@ int cm_cli_serve(int argc, char **argv) {
         goto out;
     }
     const char *scheme = cert ? "https" : "http";
-    if (strchr(host, ':')) printf("listening on %s://[%s]:%d\n", scheme, host, srv.port);
-    else printf("listening on %s://%s:%d\n", scheme, host, srv.port);
+    if (strchr(host, ':')) printf("listening on %s://[%s]:%d\n", scheme, host, atomic_load(&srv.port));
+    else printf("listening on %s://%s:%d\n", scheme, host, atomic_load(&srv.port));
     fflush(stdout);
     fprintf(stderr, "crisismap: %zu features in %zu layers loaded from %s in %.3f s\n", total, store->n, store_path,
             seconds_since(&t0));

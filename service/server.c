@@ -60,8 +60,8 @@ static void set_base_url(cm_request *req) {
     }
     const char *host = cm_request_header(req, MHD_HTTP_HEADER_HOST);
     if (host_is_safe(host)) snprintf(req->base_url, sizeof req->base_url, "http://%s", host);
-    else if (strchr(srv->host, ':')) snprintf(req->base_url, sizeof req->base_url, "http://[%s]:%d", srv->host, srv->port);
-    else snprintf(req->base_url, sizeof req->base_url, "http://%s:%d", srv->host, srv->port);
+    else if (strchr(srv->host, ':')) snprintf(req->base_url, sizeof req->base_url, "http://[%s]:%d", srv->host, atomic_load(&srv->port));
+    else snprintf(req->base_url, sizeof req->base_url, "http://%s:%d", srv->host, atomic_load(&srv->port));
 }
 
 static bool accepts_gzip(const cm_request *req) {
@@ -337,13 +337,13 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         opts[end] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->tls_cert_pem};
         opts[end + 1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key_pem};
     }
+    srv->started_ms = cm_clock_wall_ms(); /* before the first request can read it */
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!srv->daemon)
         return cm_error_set(err, CM_ERR_IO, "listen", "cannot listen on %s:%d (in use, or not an address of this machine)",
                             host, port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : port;
-    srv->started_ms = cm_clock_wall_ms();
+    atomic_store(&srv->port, info ? info->port : port);
     return CM_OK;
 }
 

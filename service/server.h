@@ -8,6 +8,7 @@
 #ifndef CM_SERVER_H
 #define CM_SERVER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../layers/store.h"
@@ -29,7 +30,8 @@ typedef struct cm_server {
     const char *tls_key_pem;
     struct MHD_Daemon *daemon;
     char host[64];
-    int port;              /* bound port (the real one when 0 was asked for) */
+    atomic_int port;       /* bound port (the real one when 0 was asked for); set once the daemon
+                            * runs, so a first request may read it at the same time */
     int64_t started_ms;
 } cm_server;
 

@@ -45,7 +45,7 @@ int main(void) {
     cm_draft_begin(&d, &layer);
     CHECK(cm_draft_put(&d, point(def, 6, 0.6, 0.5)));
     CHECK(cm_draft_put(&d, point(def, 7, 0.7, 0.5)));
-    CHECK(cm_draft_publish(&d) == CM_OK);
+    CHECK(cm_draft_publish(&d, NULL) == CM_OK);
     cm_draft_discard(&d);
     CHECK(has_ids(&layer, (int64_t[]){1, 2, 3, 4, 5, 6, 7}, 7));
 
@@ -61,7 +61,7 @@ int main(void) {
     CHECK(cm_draft_find(&d, 4, &st) == NULL && st == CM_OK);
     CHECK(cm_draft_put(&d, point(def, 8, 0.85, 0.5)));
     CHECK(has_ids(&layer, (int64_t[]){1, 2, 3, 4, 5, 6, 7}, 7)); /* nothing shows before publish */
-    CHECK(cm_draft_publish(&d) == CM_OK);
+    CHECK(cm_draft_publish(&d, NULL) == CM_OK);
     cm_draft_discard(&d);
     CHECK(has_ids(&layer, (int64_t[]){1, 2, 3, 5, 6, 7, 8}, 7));
     CHECK(near(lon_of(&layer, 2), 0.25) && near(lon_of(&layer, 8), 0.85));
@@ -83,7 +83,7 @@ int main(void) {
     /* A draft whose edits all failed publishes nothing. */
     cm_draft_begin(&d, &layer);
     before = cm_layer_acquire(&layer);
-    CHECK(cm_draft_publish(&d) == CM_OK);
+    CHECK(cm_draft_publish(&d, NULL) == CM_OK);
     cm_draft_discard(&d);
     after = cm_layer_acquire(&layer);
     CHECK(after == before);

@@ -273,6 +273,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
         t.join()
     count1 = srv.get_json("/healthz")[2]["layers"]["blocked_areas"]
     check(len(created) == 80 and len(set(created)) == 80 and count1 == count0 + 80, "80 parallel creates: 80 distinct ids, exact count")
+    bbox_exact_while_the_index_is_rebuilt(srv, op)
 
     # --- audit API ---
     s, _, b = srv.send_json("GET", "/api/audit?limit=5", op)
@@ -332,6 +333,59 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "repeated failures from one address: 429 with Retry-After", codes)
     log = srv.read_log()
     check(op not in log and admin not in log and "cm_bad" not in log, "tokens never appear in the log")
+
+
+def bbox_exact_while_the_index_is_rebuilt(srv, op):
+    """Enough creates, moves and deletes on `services` that its spatial index is rebuilt several times (on the
+    index builder's thread, adopted by later commits) while 8 writers go on: bbox answers must equal a brute-force
+    filter of every feature the layer lists."""
+    import random
+    lock, errors, mine = threading.Lock(), [], []
+
+    def worker(k):
+        rnd = random.Random(100 + k)
+        for j in range(70):
+            pt = [round(rnd.uniform(7.40, 7.44), 6), round(rnd.uniform(43.72, 43.75), 6)]
+            with lock:
+                pick = rnd.choice(mine) if mine and j % 5 == 4 else None
+            if pick and j % 10 == 9:
+                s, _, b = srv.send_json("DELETE", ITEMS % "services" + "/%d" % pick, op)
+                ok = s in (204, 404)  # another worker may have taken it first
+                with lock:
+                    if pick in mine:
+                        mine.remove(pick)
+            elif pick:
+                s, _, b = srv.send_json("PATCH", ITEMS % "services" + "/%d" % pick, op, {"geometry": {"type": "Point", "coordinates": pt}},
+                                        content_type="application/merge-patch+json")
+                ok = s in (200, 404)
+            else:
+                s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": pt},
+                                                                      "properties": {"kind": "water", "name": "idx %d-%d" % (k, j)}})
+                ok = s == 201
+                if ok:
+                    with lock:
+                        mine.append(b["id"])
+            if not ok:
+                errors.append((k, j, s, b))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _, _, every = srv.get_json(ITEMS % "services" + "?limit=100000")
+    pts = {f["id"]: f["geometry"]["coordinates"] for f in every["features"] if f["geometry"]["type"] == "Point"}
+    rnd, bad = random.Random(7), []
+    for q in range(25):
+        x, y = rnd.uniform(7.395, 7.44), rnd.uniform(43.715, 43.75)
+        w, h = rnd.uniform(0.001, 0.03), rnd.uniform(0.001, 0.02)
+        want = sorted(i for i, (px, py) in pts.items() if x <= px <= x + w and y <= py <= y + h)
+        _, _, got = srv.get_json(ITEMS % "services" + "?bbox=%.6f,%.6f,%.6f,%.6f&limit=100000" % (x, y, x + w, y + h))
+        ids = [f["id"] for f in got["features"]]
+        if ids != want or got.get("numberMatched") != len(want):
+            bad.append((q, len(want), len(ids), got.get("numberMatched")))
+    check(not errors and len(pts) > 400 and not bad,
+          "8 writers create, move and delete %d services while the index is rebuilt: 25 bbox answers equal a brute-force "
+          "filter" % len(pts), (errors[:3], bad[:3]))
 
 
 def tamper_and_verify(binary, srv):
