@@ -697,6 +697,13 @@ def report(results, meta_path):
                           "%d/%d" % (i["not_ok"] + l["not_ok"], i["errors"] + l["errors"]),
                           "%s/%s" % (other(i), other(l))))
     table(p, hdr2, rows2)
+    wr = [r for r in recs if r.get("measure") == "write_during_reads"]
+    if len(wr) > 1:
+        p("")
+        p("The 8 writers beside the loaded readers, per window (the layer grows: write stalls show here)")
+        table(p, ("window", "services before->after", "creates/s", "p50 ms", "p99 ms", "max ms"),
+              [(str(i + 1), "%s->%s" % (r.get("services_before"), r.get("services_after")), f(r["ok_per_s"]),
+                f(r["p50_ms"], 2), f(r["p99_ms"], 2), f(r["max_ms"], 1)) for i, r in enumerate(wr)])
     if repeated > 0:
         p("")
         p("%d measurement(s) were repeated because other work disturbed the first window; the table shows the least "
