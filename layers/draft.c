@@ -130,8 +130,8 @@ cm_status cm_draft_publish(cm_draft *d, cm_index_builder *ib) {
     d->n = 0;
     d->n_added = 0;
     d->n_changed = 0;
-    /* Only the persistence worker publishes, so `from` is still the layer's current snapshot. */
     if (s == CM_OK && ib) tend_index(d, snap, ib);
+    /* Only the persistence worker publishes, so `from` is still the layer's current snapshot. */
     if (s == CM_OK) cm_layer_publish(d->layer, snap);
     return s;
 }

@@ -1,6 +1,8 @@
 /* writer.h — the persistence worker: the one thread that owns the GeoPackage, commits
  * waiting edits together (group commit) with their audit records, and only then publishes
- * them to the in-memory layers and completes them.
+ * them to the in-memory layers and completes them. It starts an index builder
+ * (index_builder.h), so that grown layers get new spatial indexes without the commits
+ * waiting for them; the store's layers must outlive the writer.
  *
  * THREAD SAFETY: cm_writer_submit may be called from any thread; everything else about an
  * edit happens on the worker thread, and its `done` callback runs there after the commit
