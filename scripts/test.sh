@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is needed and runs the whole test suite twice through ctest: first in an
-# AddressSanitizer + UndefinedBehaviorSanitizer build (leaks reported by LeakSanitizer),
-# then in the release build. Ends with ctest's summary line.
+# Installs what is needed and runs the test suite three times through ctest: in an
+# AddressSanitizer + UndefinedBehaviorSanitizer build (leaks reported by LeakSanitizer), in a
+# ThreadSanitizer build (all but the browser test: the server's threads, the persistence
+# worker, the index builder and the event streams under real requests), then in the release
+# build. Ends with ctest's summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
@@ -16,8 +18,17 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j"$jobs")
 
-echo "== release build =="
+echo "== thread sanitizer build (TSan) =="
 unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRISISMAP_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs"
+# Any report ends the process with status 66, which fails its test (the server tests check the
+# server's exit status). GDAL's internal lock-order reports are suppressed (tests/tsan.supp).
+export TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp
+(cd build-tsan && ctest --output-on-failure -j"$jobs" -E '^web\.')
+unset TSAN_OPTIONS
+
+echo "== release build =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 cd build && ctest --output-on-failure -j"$jobs"
