@@ -55,20 +55,25 @@ static void check_queries(const cm_snapshot *s, unsigned *seed_in) {
     *seed_in = seed;
 }
 
+/* A snapshot of n short diagonal lines, ids 1..n, at random places. */
+static cm_snapshot *diagonal_lines(const cm_layer_def *def, size_t n, unsigned *seed) {
+    cm_feature **arr = malloc(n * sizeof *arr);
+    for (size_t i = 0; i < n; i++) {
+        double x = rnd(seed), y = rnd(seed);
+        arr[i] = line(def, (int64_t)i + 1, x, y, x + 0.08, y + 0.08);
+    }
+    cm_snapshot *s;
+    CHECK(cm_snapshot_create(def, arr, n, &s) == CM_OK);
+    return s;
+}
+
 /* A line of snapshots where features leave while no older snapshot is held: the shared
  * index still names them, and the queries' exact tests read their geometry (diagonal
  * lines whose envelopes meet the boxes without the lines doing so), so the index must
  * keep them alive (the sanitizer build sees a freed one). */
 static void index_keeps_features_that_left(const cm_layer_def *def) {
     unsigned seed = 11;
-    size_t n = 600;
-    cm_feature **arr = malloc(n * sizeof *arr);
-    for (size_t i = 0; i < n; i++) {
-        double x = rnd(&seed), y = rnd(&seed);
-        arr[i] = line(def, (int64_t)i + 1, x, y, x + 0.08, y + 0.08);
-    }
-    cm_snapshot *s;
-    CHECK(cm_snapshot_create(def, arr, n, &s) == CM_OK);
+    cm_snapshot *s = diagonal_lines(def, 600, &seed);
     for (int round = 0; round < 30; round++) {
         cm_feature **next = malloc(s->n * sizeof *next);
         int64_t changed[8];
@@ -128,13 +133,7 @@ static void rebase_on_an_index_built_earlier(const cm_layer_def *def) {
     unsigned seed = 23;
     size_t n = 3000;
     int64_t next_id = (int64_t)n + 1;
-    cm_feature **arr = malloc(n * sizeof *arr);
-    for (size_t i = 0; i < n; i++) {
-        double x = rnd(&seed), y = rnd(&seed);
-        arr[i] = line(def, (int64_t)i + 1, x, y, x + 0.08, y + 0.08);
-    }
-    cm_snapshot *s;
-    CHECK(cm_snapshot_create(def, arr, n, &s) == CM_OK);
+    cm_snapshot *s = diagonal_lines(def, n, &seed);
     for (int round = 0; round < 4; round++) s = shuffle_lines(s, def, &seed, &next_id);
     cm_index_base *early = cm_index_base_build(s);
     CHECK(early && early->n == s->n);
