@@ -288,33 +288,59 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 
 /* ---- audit reads ---- */
 
+/* Records looked at per request when the log is walked (a read without a feature): the walk
+ * holds the persistence worker, so a page stops there, with a link to go on. */
+#define AUDIT_SCAN_MAX 20000
+
+static void append_record(json_t *records, const cm_audit_record *r) {
+    json_t *before = r->before ? json_loads(r->before, 0, NULL) : json_null();
+    json_t *after = r->after ? json_loads(r->after, 0, NULL) : json_null();
+    char when[40];
+    cm_datetime_format(r->time_ms, when);
+    json_array_append_new(records, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq",
+                                             (json_int_t)r->seq, "time", when, "actor", r->actor ? r->actor : "", "role",
+                                             r->role ? r->role : "", "action", r->action ? r->action : "", "layer",
+                                             r->layer ? r->layer : "", "feature_id", (json_int_t)r->feature_id, "before",
+                                             before ? before : json_null(), "after", after ? after : json_null(),
+                                             "prev_hash", r->prev_hash, "hash", r->hash));
+}
+
+/* One feature's records from `from` down, through the log's feature index: one more than
+ * the page is asked for, to know whether a next page exists. */
+static void read_feature_history(cm_writer *w, cm_edit *e, int64_t from, int limit) {
+    int64_t seqs[AUDIT_READ_MAX + 1];
+    size_t n = 0;
+    cm_error err;
+    if (cm_persist_audit_feature_seqs(w->persist, e->layer->def, e->id, from + 1, seqs, (size_t)limit + 1, &n, &err) != CM_OK)
+        n = 0;
+    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
+        cm_audit_record r;
+        if (cm_persist_audit_get(w->persist, seqs[i], &r, &err) != CM_OK) continue;
+        append_record(e->audit, &r);
+        cm_audit_record_release(&r);
+    }
+    e->audit_before = n > (size_t)limit ? seqs[limit - 1] - 1 : 0; /* where the next page starts (0: none) */
+}
+
 static void read_audit(cm_writer *w, cm_edit *e) {
     e->audit = json_array();
     int limit = e->audit_limit > 0 && e->audit_limit <= AUDIT_READ_MAX ? e->audit_limit : 100;
     bool forward = e->audit_forward;
     int64_t seq = forward ? e->audit_after + 1
                           : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
+    if (!forward && e->layer && e->id >= 0) {
+        read_feature_history(w, e, seq, limit);
+        return;
+    }
     int scanned = 0;
-    for (; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < 100000;
+    for (; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < AUDIT_SCAN_MAX;
          seq += forward ? 1 : -1, scanned++) {
         cm_audit_record r;
         cm_error err;
         if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
         bool match = (!e->layer || strcmp(r.layer, e->layer->def->id) == 0) &&
                      (e->audit_forward || e->id < 0 || r.feature_id == e->id);
-        if (match) {
-            json_t *before = r.before ? json_loads(r.before, 0, NULL) : json_null();
-            json_t *after = r.after ? json_loads(r.after, 0, NULL) : json_null();
-            char when[40];
-            cm_datetime_format(r.time_ms, when);
-            json_array_append_new(e->audit, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq",
-                                                      (json_int_t)r.seq, "time", when, "actor", r.actor ? r.actor : "",
-                                                      "role", r.role ? r.role : "", "action", r.action ? r.action : "",
-                                                      "layer", r.layer ? r.layer : "", "feature_id",
-                                                      (json_int_t)r.feature_id, "before", before ? before : json_null(),
-                                                      "after", after ? after : json_null(), "prev_hash", r.prev_hash,
-                                                      "hash", r.hash));
-        }
+        if (match) append_record(e->audit, &r);
         cm_audit_record_release(&r);
     }
     if (forward) e->audit_after = seq - 1; /* the last record looked at */

@@ -254,9 +254,16 @@ void handle_item_delete(cm_request *req, cm_response *resp) {
 static void finish_audit(cm_request *req, cm_response *resp, cm_edit *e) {
     json_t *links = json_array();
     json_array_append_new(links, cm_handlers_link(req, "/api/audit", "self", "application/json", NULL));
-    if (e->audit_before > 0 && json_array_size(e->audit) > 0) {
-        char path[64];
-        snprintf(path, sizeof path, "/api/audit?before=%" PRId64, e->audit_before + 1);
+    if (e->audit_before > 0) {
+        /* The same question, further back: with its filters (an operator may only ask for one
+         * feature's history) and its page size. Collection ids are checked identifiers. A page
+         * can be empty and still have a next one, when a walk of the log stopped early. */
+        char path[200];
+        int len = snprintf(path, sizeof path, "/api/audit?before=%" PRId64 "&limit=%d", e->audit_before + 1, e->audit_limit);
+        if (e->layer && len > 0 && (size_t)len < sizeof path)
+            len += snprintf(path + len, sizeof path - (size_t)len, "&collection=%s", e->layer->def->id);
+        if (e->id >= 0 && len > 0 && (size_t)len < sizeof path)
+            snprintf(path + len, sizeof path - (size_t)len, "&feature=%" PRId64, e->id);
         json_array_append_new(links, cm_handlers_link(req, path, "next", "application/json", "older records"));
     }
     json_t *doc = json_pack("{s:O, s:o}", "records", e->audit, "links", links);

@@ -292,6 +292,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "a feature's history: who, what, before and after", acts)
     s, _, b = srv.send_json("GET", "/api/audit?collection=closures&feature=%d" % timed, admin)
     check(s == 200 and b["records"][0]["action"] == "expired" and b["records"][0]["actor"] == "system", "the timer's change is audited as expired")
+    feature_history_pages(srv, op)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -333,6 +334,39 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "repeated failures from one address: 429 with Retry-After", codes)
     log = srv.read_log()
     check(op not in log and admin not in log and "cm_bad" not in log, "tokens never appear in the log")
+
+
+def feature_history_pages(srv, op):
+    """An operator pages through one feature's history: the next link keeps the collection, the feature and the
+    page size (the operator may not read the whole log), and the pages together are the feature's records, newest
+    first, each once. The store has the index those reads seek."""
+    s, h, b = srv.send_json("POST", ITEMS % "closures", op, closure("History"))
+    fid, tag = b["id"], h["etag"]
+    for reason in ("works", "event", "flood"):
+        s, h, _ = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": reason}},
+                                content_type="application/merge-patch+json", headers={"If-Match": tag})
+        tag = h.get("etag")
+    srv.send_json("POST", ITEMS % "closures", op, closure("Another"))  # a later record of another feature
+    path, pages, seqs, actions = "/api/audit?collection=closures&feature=%d&limit=3" % fid, 0, [], []
+    while path and pages < 5:
+        s, _, b = srv.send_json("GET", path, op)
+        if s != 200:
+            break
+        pages += 1
+        seqs += [r["seq"] for r in b["records"]]
+        actions += [r["action"] for r in b["records"]]
+        nxt = [l["href"] for l in b["links"] if l["rel"] == "next"]
+        path = nxt[0][len(srv.url):] if nxt else None
+        if path:
+            check("collection=closures" in path and "feature=%d" % fid in path and "limit=3" in path,
+                  "a history's next link keeps its filters and page size", path)
+    check(s == 200 and pages == 2 and actions == ["updated"] * 3 + ["created"] and seqs == sorted(seqs, reverse=True),
+          "an operator pages through one feature's history: 3 + 1 records, newest first", (s, pages, actions))
+    con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
+    plan = con.execute("EXPLAIN QUERY PLAN SELECT seq FROM cm_audit WHERE layer = 'closures' AND feature_id = ? AND seq < ? "
+                       "ORDER BY seq DESC LIMIT 4", (fid, 1 << 40)).fetchall()
+    con.close()
+    check(any("cm_audit_feature" in str(row) for row in plan), "a feature's history seeks the audit log's feature index", plan)
 
 
 def bbox_exact_while_the_index_is_rebuilt(srv, op):
