@@ -14,6 +14,7 @@
 
 #define AUDIT_TABLE "cm_audit"
 #define AUDIT_FEATURE_INDEX "cm_audit_feature"
+#define AUDIT_LAYER_INDEX "cm_audit_layer"
 #define TOKENS_TABLE "cm_tokens"
 
 typedef struct {
@@ -52,23 +53,25 @@ static cm_status ensure(cm_persist *p, const char *table, const column *cols, si
     return CM_OK;
 }
 
-/* A feature's history (the console shows it beside the feature) seeks this index instead of
- * walking the log back from its end: on a log of 368,000 records that walk held the
- * persistence worker, and every write, for 0.8 s, and gave up after 100,000 records. It also
- * answers the largest feature id per layer at startup without reading the whole log. Made
- * once, in place, for stores that predate it. */
-static cm_status ensure_audit_index(cm_persist *p, cm_error *err) {
+/* A feature's history (the console shows it beside the feature) and a layer's changes (the
+ * change feed past its live log) seek these indexes instead of walking the log from one end:
+ * on a log of 368,000 records that walk held the persistence worker, and every write, for
+ * 0.8 s, and gave up after 100,000 records. The first also answers the largest feature id per
+ * layer at startup without reading the whole log. Made once, in place, for stores that
+ * predate them. */
+static cm_status ensure_audit_index(cm_persist *p, const char *name, const char *columns, cm_error *err) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS %s ON " AUDIT_TABLE " (%s)", name, columns);
     CPLErrorReset();
-    OGRLayerH res = GDALDatasetExecuteSQL(
-        p->ds, "CREATE INDEX IF NOT EXISTS " AUDIT_FEATURE_INDEX " ON " AUDIT_TABLE " (layer, feature_id, seq)", NULL,
-        "SQLITE");
+    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
     if (res) GDALDatasetReleaseResultSet(p->ds, res);
-    return CPLGetLastErrorType() >= CE_Failure ? cm_persist_gdal_error(err, AUDIT_FEATURE_INDEX) : CM_OK;
+    return CPLGetLastErrorType() >= CE_Failure ? cm_persist_gdal_error(err, name) : CM_OK;
 }
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err) {
     cm_status s = ensure(p, AUDIT_TABLE, audit_columns, sizeof audit_columns / sizeof *audit_columns, err);
-    if (s == CM_OK) s = ensure_audit_index(p, err);
+    if (s == CM_OK) s = ensure_audit_index(p, AUDIT_FEATURE_INDEX, "layer, feature_id, seq", err);
+    if (s == CM_OK) s = ensure_audit_index(p, AUDIT_LAYER_INDEX, "layer, seq", err);
     if (s == CM_OK) s = ensure(p, TOKENS_TABLE, token_columns, sizeof token_columns / sizeof *token_columns, err);
     return s;
 }
@@ -213,14 +216,15 @@ cm_status cm_persist_token_revoke(cm_persist *p, const char *name, cm_error *err
     return OGR_L_DeleteFeature(lyr, fid) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, TOKENS_TABLE);
 }
 
-cm_status cm_persist_audit_feature_seqs(cm_persist *p, const cm_layer_def *def, int64_t feature_id, int64_t below,
-                                        int64_t *seqs, size_t max, size_t *n, cm_error *err) {
+cm_status cm_persist_audit_seqs(cm_persist *p, const cm_layer_def *def, int64_t feature_id, int64_t from, bool forward,
+                                int64_t *seqs, size_t max, size_t *n, cm_error *err) {
     *n = 0;
     /* def->id is a checked identifier ([a-z0-9_]) from the configuration; the rest are numbers. */
+    char feature[48] = "";
+    if (feature_id >= 0) snprintf(feature, sizeof feature, " AND feature_id = %lld", (long long)feature_id);
     char sql[300];
-    snprintf(sql, sizeof sql,
-             "SELECT seq FROM " AUDIT_TABLE " WHERE layer = '%s' AND feature_id = %lld AND seq < %lld ORDER BY seq DESC LIMIT %zu",
-             def->id, (long long)feature_id, (long long)below, max);
+    snprintf(sql, sizeof sql, "SELECT seq FROM " AUDIT_TABLE " WHERE layer = '%s'%s AND seq %s %lld ORDER BY seq %s LIMIT %zu",
+             def->id, feature, forward ? ">" : "<", (long long)from, forward ? "ASC" : "DESC", max);
     OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
     if (!res) return cm_persist_gdal_error(err, AUDIT_TABLE);
     OGRFeatureH f;

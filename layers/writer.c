@@ -288,8 +288,8 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 
 /* ---- audit reads ---- */
 
-/* Records looked at per request when the log is walked (a read without a feature): the walk
- * holds the persistence worker, so a page stops there, with a link to go on. */
+/* Records looked at per request when the whole log is walked (reads without a layer): the
+ * walk holds the persistence worker, so a page stops there, with a link to go on. */
 #define AUDIT_SCAN_MAX 20000
 
 static void append_record(json_t *records, const cm_audit_record *r) {
@@ -305,13 +305,15 @@ static void append_record(json_t *records, const cm_audit_record *r) {
                                              "prev_hash", r->prev_hash, "hash", r->hash));
 }
 
-/* One feature's records from `from` down, through the log's feature index: one more than
- * the page is asked for, to know whether a next page exists. */
-static void read_feature_history(cm_writer *w, cm_edit *e, int64_t from, int limit) {
+/* A layer's records (one feature's, backwards, when e->id is set) from `from` on, through the
+ * log's indexes: one more than the page is asked for, to know whether a next page exists. */
+static void read_layer_records(cm_writer *w, cm_edit *e, int64_t from, int limit) {
+    bool forward = e->audit_forward; /* forward reads have no feature filter (changes.c keeps `since` in e->id) */
     int64_t seqs[AUDIT_READ_MAX + 1];
     size_t n = 0;
     cm_error err;
-    if (cm_persist_audit_feature_seqs(w->persist, e->layer->def, e->id, from + 1, seqs, (size_t)limit + 1, &n, &err) != CM_OK)
+    if (cm_persist_audit_seqs(w->persist, e->layer->def, forward ? -1 : e->id, forward ? from - 1 : from + 1, forward,
+                              seqs, (size_t)limit + 1, &n, &err) != CM_OK)
         n = 0;
     for (size_t i = 0; i < n && i < (size_t)limit; i++) {
         cm_audit_record r;
@@ -319,7 +321,9 @@ static void read_feature_history(cm_writer *w, cm_edit *e, int64_t from, int lim
         append_record(e->audit, &r);
         cm_audit_record_release(&r);
     }
-    e->audit_before = n > (size_t)limit ? seqs[limit - 1] - 1 : 0; /* where the next page starts (0: none) */
+    bool more = n > (size_t)limit;
+    if (forward) e->audit_after = more ? seqs[limit - 1] : w->last_seq; /* looked at up to here */
+    else e->audit_before = more ? seqs[limit - 1] - 1 : 0;               /* where the next page starts (0: none) */
 }
 
 static void read_audit(cm_writer *w, cm_edit *e) {
@@ -328,8 +332,8 @@ static void read_audit(cm_writer *w, cm_edit *e) {
     bool forward = e->audit_forward;
     int64_t seq = forward ? e->audit_after + 1
                           : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
-    if (!forward && e->layer && e->id >= 0) {
-        read_feature_history(w, e, seq, limit);
+    if (e->layer) {
+        read_layer_records(w, e, seq, limit);
         return;
     }
     int scanned = 0;
@@ -338,9 +342,7 @@ static void read_audit(cm_writer *w, cm_edit *e) {
         cm_audit_record r;
         cm_error err;
         if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
-        bool match = (!e->layer || strcmp(r.layer, e->layer->def->id) == 0) &&
-                     (e->audit_forward || e->id < 0 || r.feature_id == e->id);
-        if (match) append_record(e->audit, &r);
+        if (forward || e->id < 0 || r.feature_id == e->id) append_record(e->audit, &r);
         cm_audit_record_release(&r);
     }
     if (forward) e->audit_after = seq - 1; /* the last record looked at */

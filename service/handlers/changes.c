@@ -60,10 +60,12 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
         cm_buf_append(&items, change, len);
         free(change);
     }
+    /* The worker looked at the log up to audit_after: the next request goes on from there, even
+     * when none of those records was this layer's. */
     int64_t since = e->id;
-    bool more = e->audit_after < cm_events_last_seq(req->srv->events) && count > 0;
+    bool more = e->audit_after < cm_events_last_seq(req->srv->events);
     send_changes(req, resp, e->layer->def->id, since, items.data ? items.data : "", items.len, count,
-                 count ? e->audit_after : since, more);
+                 e->audit_after > since ? e->audit_after : since, more);
     cm_buf_release(&items);
 }
 

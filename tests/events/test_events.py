@@ -9,6 +9,7 @@ usage: test_events.py BINARY SOURCE_DIR
 """
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -152,6 +153,17 @@ def run(srv, op):
     check(all("roll %d" % i in names for i in range(80)) and changes[0]["seq"] < 20 and
           [x["seq"] for x in changes] == sorted(x["seq"] for x in changes),
           "changes since 0 come from the audit log once the live log rolled over", len(changes))
+    # A layer whose changes are few and far back (its 2 records before the 80 of services): read from the
+    # audit log through its layer index, every one of them, and a cursor that ends at the log's end.
+    con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
+    want = [r[0] for r in con.execute("SELECT seq FROM cm_audit WHERE layer = 'closures' ORDER BY seq")]
+    plan = con.execute("EXPLAIN QUERY PLAN SELECT seq FROM cm_audit WHERE layer = 'closures' AND seq > 0 "
+                       "ORDER BY seq ASC LIMIT 8").fetchall()
+    con.close()
+    sparse, last = all_changes(srv, "closures")
+    check(want and [x["seq"] for x in sparse] == want and last["next_since"] >= changes[-1]["seq"] and
+          any("cm_audit_layer" in str(r) for r in plan),
+          "a layer's changes from the audit log: all of them, through its index", ([x["seq"] for x in sparse], want, plan))
 
     # A subscriber that stops reading blocks neither writes nor other subscribers.
     stalled = socket.create_connection((srv.host, srv.port))
