@@ -313,8 +313,11 @@ static void read_layer_records(cm_writer *w, cm_edit *e, int64_t from, int limit
     size_t n = 0;
     cm_error err;
     if (cm_persist_audit_seqs(w->persist, e->layer->def, forward ? -1 : e->id, forward ? from - 1 : from + 1, forward,
-                              seqs, (size_t)limit + 1, &n, &err) != CM_OK)
-        n = 0;
+                              seqs, (size_t)limit + 1, &n, &err) != CM_OK) {
+        /* Not "no records": a change feed would take that as caught up and skip what it missed. */
+        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the audit log could not be read (%s); retry", err.message);
+        return;
+    }
     for (size_t i = 0; i < n && i < (size_t)limit; i++) {
         cm_audit_record r;
         if (cm_persist_audit_get(w->persist, seqs[i], &r, &err) != CM_OK) continue;

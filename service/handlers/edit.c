@@ -252,6 +252,10 @@ void handle_item_delete(cm_request *req, cm_response *resp) {
 }
 
 static void finish_audit(cm_request *req, cm_response *resp, cm_edit *e) {
+    if (e->err.status != CM_OK) {
+        cm_response_set_error(resp, &e->err);
+        return;
+    }
     json_t *links = json_array();
     json_array_append_new(links, cm_handlers_link(req, "/api/audit", "self", "application/json", NULL));
     if (e->audit_before > 0) {
