@@ -373,8 +373,9 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
         for (size_t i = 0; i < s->n; i++) extend(s, s->features[i]);
     }
     set_version(s);
-    /* Rebuilding the index holds up the writes queued behind it on the worker (the R-tree
-     * alone: 2.7 ms at 100,000 features, 11.5 ms at 305,000, more when readers take the
+    /* The backstop: with an index builder (cm_snapshot_wants_index at 1/16) this rarely
+     * fires. Rebuilding here holds up the writes queued behind it on the worker (the R-tree
+     * alone: 2.7 ms at 100,000 features, 11.5 ms at 305,000, over 100 ms when readers take the
      * cores); every query scans the overlay. 1/32 made writes' p99 worse (18-44 ms against
      * 12-17 ms in full bench/write.sh runs, when a build took 4x longer) and reads no better,
      * so 1/8. */

@@ -104,7 +104,8 @@ cm_status cm_snapshot_create(const cm_layer_def *def, cm_feature **features, siz
  * place, and prev's features that left move to prev's retired node. Costs one pass of
  * pointer copying plus O(k log n): no reference counting per feature, and no new spatial
  * index: prev's index is shared and the changed features are kept in an overlay until it
- * grows past a fraction of the layer, when the index is rebuilt. */
+ * grows past 1/8 of the layer, when the index is rebuilt here (an index builder usually
+ * supplies a new one sooner: cm_snapshot_wants_index, cm_snapshot_rebase). */
 cm_status cm_snapshot_derive(cm_snapshot *prev, cm_feature **features, size_t n, const int64_t *changed,
                              size_t n_changed, cm_snapshot **out);
 /* The same as cm_snapshot_derive for a batch that only created features, all with ids
