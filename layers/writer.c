@@ -288,8 +288,9 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 
 /* ---- audit reads ---- */
 
-/* Records looked at per request when the whole log is walked (reads without a layer): the
- * walk holds the persistence worker, so a page stops there, with a link to go on. */
+/* Records looked at per request when the whole log is walked: a bound on how long the walk
+ * holds the persistence worker, for a log with holes (every record matches, so a page is
+ * normally done after `limit` of them). */
 #define AUDIT_SCAN_MAX 20000
 
 static void append_record(json_t *records, const cm_audit_record *r) {
@@ -305,15 +306,43 @@ static void append_record(json_t *records, const cm_audit_record *r) {
                                              "prev_hash", r->prev_hash, "hash", r->hash));
 }
 
-/* A layer's records (one feature's, backwards, when e->id is set) from `from` on, through the
- * log's indexes: one more than the page is asked for, to know whether a next page exists. */
-static void read_layer_records(cm_writer *w, cm_edit *e, int64_t from, int limit) {
+static int cmp_seq_desc(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* The sequence numbers a filtered read asks for, from `from` on, through the log's indexes:
+ * one layer's records (one feature's, backwards, when e->id is set), or one feature id's in
+ * every layer, merged newest first. At most max, into seqs; *n says how many. */
+static cm_status indexed_seqs(cm_writer *w, cm_edit *e, int64_t from, int64_t *seqs, size_t max, size_t *n,
+                              cm_error *err) {
     bool forward = e->audit_forward; /* forward reads have no feature filter (changes.c keeps `since` in e->id) */
+    int64_t beyond = forward ? from - 1 : from + 1;
+    if (e->layer)
+        return cm_persist_audit_seqs(w->persist, e->layer->def, forward ? -1 : e->id, beyond, forward, seqs, max, n, err);
+    size_t cap = w->store->n * max, got = 0;
+    int64_t *all = malloc((cap ? cap : 1) * sizeof *all);
+    if (!all) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    cm_status s = CM_OK;
+    for (size_t i = 0; s == CM_OK && i < w->store->n; i++) {
+        size_t k = 0;
+        s = cm_persist_audit_seqs(w->persist, w->store->layers[i].def, e->id, beyond, false, all + got, max, &k, err);
+        got += k;
+    }
+    qsort(all, got, sizeof *all, cmp_seq_desc);
+    *n = got < max ? got : max;
+    memcpy(seqs, all, *n * sizeof *seqs);
+    free(all);
+    return s;
+}
+
+/* A filtered read (a layer, or a feature going back): one more than the page is asked for,
+ * to know whether a next page exists. */
+static void read_indexed(cm_writer *w, cm_edit *e, int64_t from, int limit) {
     int64_t seqs[AUDIT_READ_MAX + 1];
     size_t n = 0;
     cm_error err;
-    if (cm_persist_audit_seqs(w->persist, e->layer->def, forward ? -1 : e->id, forward ? from - 1 : from + 1, forward,
-                              seqs, (size_t)limit + 1, &n, &err) != CM_OK) {
+    if (indexed_seqs(w, e, from, seqs, (size_t)limit + 1, &n, &err) != CM_OK) {
         /* Not "no records": a change feed would take that as caught up and skip what it missed. */
         cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the audit log could not be read (%s); retry", err.message);
         return;
@@ -325,8 +354,8 @@ static void read_layer_records(cm_writer *w, cm_edit *e, int64_t from, int limit
         cm_audit_record_release(&r);
     }
     bool more = n > (size_t)limit;
-    if (forward) e->audit_after = more ? seqs[limit - 1] : w->last_seq; /* looked at up to here */
-    else e->audit_before = more ? seqs[limit - 1] - 1 : 0;               /* where the next page starts (0: none) */
+    if (e->audit_forward) e->audit_after = more ? seqs[limit - 1] : w->last_seq; /* looked at up to here */
+    else e->audit_before = more ? seqs[limit - 1] - 1 : 0;                      /* where the next page starts (0: none) */
 }
 
 static void read_audit(cm_writer *w, cm_edit *e) {
@@ -335,17 +364,17 @@ static void read_audit(cm_writer *w, cm_edit *e) {
     bool forward = e->audit_forward;
     int64_t seq = forward ? e->audit_after + 1
                           : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
-    if (e->layer) {
-        read_layer_records(w, e, seq, limit);
+    if (e->layer || (!forward && e->id >= 0)) {
+        read_indexed(w, e, seq, limit);
         return;
     }
-    int scanned = 0;
-    for (; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < AUDIT_SCAN_MAX;
+    /* The whole log: every record is on the page, so the walk stops after `limit` of them. */
+    for (int scanned = 0; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < AUDIT_SCAN_MAX;
          seq += forward ? 1 : -1, scanned++) {
         cm_audit_record r;
         cm_error err;
         if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
-        if (forward || e->id < 0 || r.feature_id == e->id) append_record(e->audit, &r);
+        append_record(e->audit, &r);
         cm_audit_record_release(&r);
     }
     if (forward) e->audit_after = seq - 1; /* the last record looked at */

@@ -292,7 +292,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "a feature's history: who, what, before and after", acts)
     s, _, b = srv.send_json("GET", "/api/audit?collection=closures&feature=%d" % timed, admin)
     check(s == 200 and b["records"][0]["action"] == "expired" and b["records"][0]["actor"] == "system", "the timer's change is audited as expired")
-    feature_history_pages(srv, op)
+    feature_history_pages(srv, op, admin)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -336,7 +336,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     check(op not in log and admin not in log and "cm_bad" not in log, "tokens never appear in the log")
 
 
-def feature_history_pages(srv, op):
+def feature_history_pages(srv, op, admin):
     """An operator pages through one feature's history: the next link keeps the collection, the feature and the
     page size (the operator may not read the whole log), and the pages together are the feature's records, newest
     first, each once. The store has the index those reads seek."""
@@ -362,6 +362,28 @@ def feature_history_pages(srv, op):
                   "a history's next link keeps its filters and page size", path)
     check(s == 200 and pages == 2 and actions == ["updated"] * 3 + ["created"] and seqs == sorted(seqs, reverse=True),
           "an operator pages through one feature's history: 3 + 1 records, newest first", (s, pages, actions))
+    # An admin asks for a feature id in every layer: the same records (and those of other layers' features with that
+    # id), newest first, in pages of 2 whose next links keep the feature.
+    s3, h3, _ = srv.request("GET", ITEMS % "services" + "/%d" % fid)
+    other = None
+    if s3 == 200:  # a service with the same id: its change is one of the records asked for
+        s3, _, b3 = srv.send_json("PATCH", ITEMS % "services" + "/%d" % fid, admin, {"properties": {"capacity": 7}},
+                                  content_type="application/merge-patch+json", headers={"If-Match": h3.get("etag")})
+        other = srv.send_json("GET", "/api/audit?collection=services&feature=%d&limit=1" % fid, admin)[2]["records"][0]["seq"]
+    path, everywhere = "/api/audit?feature=%d&limit=2" % fid, []
+    for _ in range(20):
+        s2, _, b = srv.send_json("GET", path, admin)
+        if s2 != 200:
+            break
+        everywhere += [(r["seq"], r["layer"], r["feature_id"]) for r in b["records"]]
+        nxt = [l["href"] for l in b["links"] if l["rel"] == "next"]
+        if not nxt:
+            break
+        path = nxt[0][len(srv.url):]
+    got = [x[0] for x in everywhere]
+    check(s2 == 200 and all(x[2] == fid for x in everywhere) and got == sorted(set(got), reverse=True) and
+          [x[0] for x in everywhere if x[1] == "closures"] == seqs and (other is None or (other, "services", fid) in everywhere),
+          "a feature id's records in every layer, newest first, paged", (everywhere, other))
     con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
     plan = con.execute("EXPLAIN QUERY PLAN SELECT seq FROM cm_audit WHERE layer = 'closures' AND feature_id = ? AND seq < ? "
                        "ORDER BY seq DESC LIMIT 4", (fid, 1 << 40)).fetchall()
