@@ -330,20 +330,26 @@ def write_phase(a, measure, c, t, env, title):
     return rec
 
 
+def raw_copy(a, name):
+    """A fresh copy of the store for raw inserts, in --raw-dir (the store's disk): (path, rows in services)."""
+    import raw_gpkg_insert as raw
+    db = os.path.join(a.raw_dir, name)
+    raw.remove_copy(db)
+    os.makedirs(a.raw_dir, exist_ok=True)
+    has_table, _, rows0 = raw.make_copy(a.raw_src, db, "services")
+    if not has_table:
+        raise SystemExit("no services table in the copy of %s" % a.raw_src)
+    return db, rows0
+
+
 def paired_phase(a, env, measure, conns, threads, title):
     """crisismap creates with `conns` clients and raw 1-connection GeoPackage inserts in alternating short
     windows (raw, crisismap; then crisismap, raw; ...). The disk's fsync rate on this kind of VM drifts by 2x
     over seconds (bench/README.md), so windows measured minutes apart compare the disk's moods as much as the
     two writers; adjacent windows share them."""
     import raw_gpkg_insert as raw
-    db = os.path.join(a.raw_dir, "paired-raw.gpkg")
     label = "paired-c%d" % conns
-
-    raw.remove_copy(db)
-    os.makedirs(a.raw_dir, exist_ok=True)
-    has_table, _, rows0 = raw.make_copy(a.raw_src, db, "services")
-    if not has_table:
-        raise SystemExit("no services table in the copy of %s" % a.raw_src)
+    db, rows0 = raw_copy(a, "paired-raw.gpkg")
     ins = raw.Inserter(db, "services", 0, False)
     pairs = []
     try:
@@ -396,10 +402,7 @@ def raw_load_start(a):
     import threading
     import raw_gpkg_insert as raw
     if getattr(a, "raw_load_ins", None) is None:
-        db = os.path.join(a.raw_dir, "reads-raw.gpkg")
-        raw.remove_copy(db)
-        os.makedirs(a.raw_dir, exist_ok=True)
-        raw.make_copy(a.raw_src, db, "services")
+        db, _ = raw_copy(a, "reads-raw.gpkg")
         a.raw_load_db, a.raw_load_ins = db, raw.Inserter(db, "services", 7, False)
     stop, count = threading.Event(), [0]
 

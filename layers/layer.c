@@ -335,6 +335,10 @@ static bool set_overlay(const cm_snapshot *prev, cm_snapshot *s, const int64_t *
     return true;
 }
 
+/* The overlay size past which a derive rebuilds its snapshot's index itself (see
+ * derive_rest). */
+static size_t rebuild_limit(size_t n) { return n / 8 > 256 ? n / 8 : 256; }
+
 /* The part of a derive after s holds its entries: version, extents, index and the hand-over
  * from prev. changed: ascending ids (repeats allowed); on failure s is released, with the
  * references its entries hold that prev's do not. */
@@ -373,14 +377,13 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
         for (size_t i = 0; i < s->n; i++) extend(s, s->features[i]);
     }
     set_version(s);
-    /* The backstop: with an index builder (cm_snapshot_wants_index at 1/16) this rarely
+    /* The backstop: with an index builder (cm_snapshot_wants_index at half of it) this rarely
      * fires. Rebuilding here holds up the writes queued behind it on the worker (the R-tree
      * alone: 2.7 ms at 100,000 features, 11.5 ms at 305,000, over 100 ms when readers take the
      * cores); every query scans the overlay. 1/32 made writes' p99 worse (18-44 ms against
      * 12-17 ms in full bench/write.sh runs, when a build took 4x longer) and reads no better,
      * so 1/8. */
-    size_t limit = s->n / 8 > 256 ? s->n / 8 : 256;
-    if (prev->n_overlay + n_changed > limit) {
+    if (prev->n_overlay + n_changed > rebuild_limit(s->n)) {
         s->base = cm_index_base_build(s);
     } else if (set_overlay(prev, s, changed, n_changed)) {
         s->base = prev->base;
@@ -516,8 +519,7 @@ bool cm_snapshot_rebase(cm_snapshot *s, cm_index_base *b) {
 bool cm_snapshot_wants_index(const cm_snapshot *s) {
     /* Half the size at which a derive rebuilds on its own: a build elsewhere (cm_index_builder)
      * then usually lands first, and the writer never waits for one. */
-    size_t soon = s->n / 16 > 128 ? s->n / 16 : 128;
-    return s->n_overlay > soon;
+    return s->n_overlay > rebuild_limit(s->n) / 2;
 }
 
 ssize_t cm_snapshot_position(const cm_snapshot *s, int64_t id) { return cm_snapshot_position_in(s, id, 0, s->n); }

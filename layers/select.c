@@ -56,6 +56,17 @@ static ssize_t position_near(const cm_snapshot *s, int64_t id, size_t entry) {
     return cm_snapshot_position_in(s, id, entry > r ? entry - r : 0, entry + r + 1);
 }
 
+/* Position in s of index entry `entry` when it is still the indexed feature, else -1 (the
+ * overlay has it). New ids are the largest, so creates leave an entry where it was: most
+ * entries are found in place, without a search. */
+static ssize_t current_position(const cm_snapshot *s, uint32_t entry) {
+    const cm_feature *indexed = s->base->feats[entry];
+    ssize_t pos = entry < s->n && s->features[entry] == indexed ? (ssize_t)entry
+                  : s->n_overlay                                ? position_near(s, s->base->ids[entry], entry)
+                                                                : -1;
+    return pos >= 0 && s->features[pos] == indexed ? pos : -1;
+}
+
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -111,14 +122,8 @@ cm_status cm_select(const cm_snapshot *s, const cm_filter *f, cm_idlist *out) {
     cm_status st = CM_OK;
     for (size_t i = 0; i < hits.n && st == CM_OK; i++) {
         uint32_t entry = hits.v[i];
-        const cm_feature *indexed = s->base->feats[entry];
-        /* New ids are the largest, so creates leave an entry where it was: most hits are
-         * found in place, without a search. */
-        ssize_t pos = entry < s->n && s->features[entry] == indexed ? (ssize_t)entry
-                      : s->n_overlay                                ? position_near(s, s->base->ids[entry], entry)
-                                                                    : -1;
-        if (pos >= 0 && s->features[pos] == indexed &&
-            candidate_matches(s, (uint32_t)pos, &s->base->boxes[entry], f, plain))
+        ssize_t pos = current_position(s, entry);
+        if (pos >= 0 && candidate_matches(s, (uint32_t)pos, &s->base->boxes[entry], f, plain))
             st = cm_idlist_push(&matched, (uint32_t)pos);
     }
     cm_idlist_release(&hits);
@@ -178,12 +183,9 @@ static cm_status next_base_match(const cm_snapshot *s, const cm_filter *f, cm_sp
             return CM_OK;
         }
         if (st != CM_OK) return st;
-        const cm_feature *indexed = base->feats[e];
-        ssize_t p = e < s->n && s->features[e] == indexed ? (ssize_t)e
-                    : s->n_overlay                        ? position_near(s, base->ids[e], e)
-                                                          : -1;
-        if (p < 0 || s->features[p] != indexed) continue; /* changed since: the overlay has it */
-        if (inside || matches_geometry(indexed, f)) {
+        ssize_t p = current_position(s, e);
+        if (p < 0) continue; /* changed since: the overlay has it */
+        if (inside || matches_geometry(base->feats[e], f)) {
             *pos = p;
             return CM_OK;
         }

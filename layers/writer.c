@@ -316,10 +316,10 @@ static int cmp_seq_desc(const void *a, const void *b) {
  * every layer, merged newest first. At most max, into seqs; *n says how many. */
 static cm_status indexed_seqs(cm_writer *w, cm_edit *e, int64_t from, int64_t *seqs, size_t max, size_t *n,
                               cm_error *err) {
-    bool forward = e->audit_forward; /* forward reads have no feature filter (changes.c keeps `since` in e->id) */
+    bool forward = e->audit_forward;
     int64_t beyond = forward ? from - 1 : from + 1;
-    if (e->layer)
-        return cm_persist_audit_seqs(w->persist, e->layer->def, forward ? -1 : e->id, beyond, forward, seqs, max, n, err);
+    if (e->layer) return cm_persist_audit_seqs(w->persist, e->layer->def, e->id, beyond, forward, seqs, max, n, err);
+    /* One feature id in every layer: a history, so backwards (forward reads are a layer's). */
     size_t cap = w->store->n * max, got = 0;
     int64_t *all = malloc((cap ? cap : 1) * sizeof *all);
     if (!all) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
@@ -364,7 +364,7 @@ static void read_audit(cm_writer *w, cm_edit *e) {
     bool forward = e->audit_forward;
     int64_t seq = forward ? e->audit_after + 1
                           : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
-    if (e->layer || (!forward && e->id >= 0)) {
+    if (e->layer || e->id >= 0) {
         read_indexed(w, e, seq, limit);
         return;
     }

@@ -39,6 +39,7 @@ struct cm_edit {
     int64_t audit_before; /* audit read: records with seq < this (0: from the newest) */
     bool audit_forward;   /* audit read: records with seq > audit_after, oldest first, no feature filter */
     int64_t audit_after;
+    int64_t audit_since;  /* forward audit read: where it started (audit_after is then overwritten) */
     int audit_limit;
     /* Results, valid in done(). */
     cm_error err;        /* err.status == CM_OK on success */

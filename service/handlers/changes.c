@@ -62,7 +62,7 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
     }
     /* The worker looked at the log up to audit_after: the next request goes on from there, even
      * when none of those records was this layer's. */
-    int64_t since = e->id;
+    int64_t since = e->audit_since;
     bool more = e->audit_after < cm_events_last_seq(req->srv->events);
     send_changes(req, resp, e->layer->def->id, since, items.data ? items.data : "", items.len, count,
                  e->audit_after > since ? e->audit_after : since, more);
@@ -106,9 +106,10 @@ void handle_changes_get(cm_request *req, cm_response *resp) {
     cm_edit *e = cm_request_edit(req);
     e->kind = CM_EDIT_AUDIT_READ;
     e->layer = layer;
-    e->id = since; /* remembered for the answer; the feature filter is off below */
+    e->id = -1; /* every feature of the layer */
     e->audit_forward = true;
     e->audit_after = since;
+    e->audit_since = since;
     e->audit_limit = (int)(limit < 500 ? limit : 500);
     req->finish = finish_from_audit;
 }
