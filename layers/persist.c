@@ -23,6 +23,7 @@
 #include "ogr_geom.h"
 #include "utf8.h"
 #include "validate.h"
+#include "wal_vfs.h"
 
 #include "persist_internal.h"
 
@@ -120,6 +121,22 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
     return CM_OK;
 }
 
+/* Acknowledged writes need it, and so does the WAL VFS (wal_vfs.h): whatever
+ * OGR_SQLITE_PRAGMA asked for, the store's connection commits with synchronous=FULL. */
+static cm_status require_full_sync(cm_persist *p, cm_error *err) {
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (!db) return cm_error_set(err, CM_ERR_IO, "store", "cannot reach the GeoPackage's SQLite connection");
+    sqlite3_stmt *st = NULL;
+    int level = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        level = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (level >= 2) return CM_OK; /* FULL or EXTRA */
+    if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return cm_error_set(err, CM_ERR_IO, "store", "cannot set synchronous=FULL: %s", sqlite3_errmsg(db));
+    return CM_OK;
+}
+
 cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool create,
                           cm_persist **out, cm_error *err) {
     *out = NULL;
@@ -146,7 +163,9 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
     if (exists) {
         const char *drivers[] = {"GPKG", NULL};
         CPLErrorReset();
+        bool scoped = cm_wal_vfs_open_scope();
         p->ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, NULL, NULL);
+        if (scoped) cm_wal_vfs_close_scope();
         if (!p->ds) {
             cm_error_set(err, CM_ERR_IO, "store", "cannot open %s as a GeoPackage for update: %s", path,
                          CPLGetLastErrorMsg());
@@ -155,7 +174,9 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
         }
     } else if (create) {
         GDALDriverH drv = GDALGetDriverByName("GPKG");
+        bool scoped = cm_wal_vfs_open_scope();
         p->ds = drv ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+        if (scoped) cm_wal_vfs_close_scope();
         if (!p->ds) {
             cm_error_set(err, CM_ERR_IO, "store", "cannot create %s: %s", path, CPLGetLastErrorMsg());
             cm_persist_close(p);
@@ -167,6 +188,11 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
                      path, path);
         cm_persist_close(p);
         return CM_ERR_IO;
+    }
+    cm_status fs = require_full_sync(p, err);
+    if (fs != CM_OK) {
+        cm_persist_close(p);
+        return fs;
     }
     for (size_t i = 0; i < defs->n; i++) {
         cm_status s = ensure_table(p, &defs->layers[i], err);
