@@ -84,6 +84,9 @@ bool cm_datetime_parse(const char *s, int64_t *out_ms) {
     }
     int64_t days = cm_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + (se == 60 ? 59 : se) - offset_min * 60;
+    /* An offset can carry 0000-01-01 or 9999-12-31 past the years RFC 3339 (and GDAL, and
+     * our own formatting) can write back. */
+    if (secs < cm_days_from_civil(0, 1, 1) * 86400 || secs >= cm_days_from_civil(10000, 1, 1) * 86400) return false;
     *out_ms = secs * 1000 + ms;
     return true;
 }

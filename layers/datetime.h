@@ -11,7 +11,7 @@
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]" (also lower-case t/z, and a space for T)
  * or a plain date "YYYY-MM-DD" (midnight UTC). Returns false on anything else, including
- * out-of-range fields. */
+ * out-of-range fields and times that fall outside the years 0000-9999 in UTC. */
 bool cm_datetime_parse(const char *s, int64_t *out_ms);
 
 /* Writes the UTC form "YYYY-MM-DDTHH:MM:SSZ" (".mmm" when not whole seconds) into out,

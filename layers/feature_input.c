@@ -67,6 +67,16 @@ static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, 
                         p->type == CM_PROP_INTEGER ? "an" : "a", cm_prop_type_name(p->type));
 }
 
+/* Positions in a CRS whose first axis is northing or latitude (EPSG:4326 is lat,lon) come
+ * in that order (OGC API Features Part 2); the transformations take x = easting. */
+static void swap_axes(cm_geom *g) {
+    for (uint32_t i = 0; i < g->n_points; i++) {
+        double t = g->xy[2 * i];
+        g->xy[2 * i] = g->xy[2 * i + 1];
+        g->xy[2 * i + 1] = t;
+    }
+}
+
 cm_status cm_feature_input_read(const cm_layer_def *def, const json_t *feature, cm_crs crs, cm_geom *geom,
                                 cm_value **values, cm_error *err) {
     memset(geom, 0, sizeof *geom);
@@ -85,6 +95,7 @@ cm_status cm_feature_input_read(const cm_layer_def *def, const json_t *feature, 
     if (cm_crs_is_crs84(crs) || raw.type == CM_GEOM_NONE) {
         *geom = raw;
     } else {
+        if (cm_crs_lat_first(crs)) swap_axes(&raw); /* the client writes the CRS's own order, as we answer */
         s = cm_crs_geom_to_wgs84(crs, &raw, geom, err);
         cm_geom_release(&raw);
         if (s != CM_OK) return s;

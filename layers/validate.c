@@ -100,5 +100,15 @@ cm_status cm_validate_values(const cm_layer_def *def, const cm_value *values, cm
         if (v->type == CM_PROP_NUMBER && !isfinite(v->u.d))
             return cm_error_set(err, CM_ERR_BAD_PROPERTY, field, "\"%s\" must be a finite number", p->name);
     }
+    /* A validity interval that ends before it starts would be expired before it is active. */
+    if (def->time_start >= 0 && def->time_end >= 0 && def->time_start != def->time_end) {
+        const cm_value *start = &values[def->time_start], *end = &values[def->time_end];
+        if (start->set && end->set && end->type == CM_PROP_DATETIME && start->type == CM_PROP_DATETIME &&
+            end->u.t_ms < start->u.t_ms) {
+            const char *end_name = def->props[def->time_end].name, *start_name = def->props[def->time_start].name;
+            snprintf(field, sizeof field, "properties.%s", end_name);
+            return cm_error_set(err, CM_ERR_BAD_PROPERTY, field, "\"%s\" is before \"%s\"", end_name, start_name);
+        }
+    }
     return CM_OK;
 }

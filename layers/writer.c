@@ -102,6 +102,12 @@ static touched *touched_for(cm_writer *w, batch *b, cm_layer *layer) {
     return t;
 }
 
+static bool if_match_lists(const cm_edit *e, uint64_t hash) {
+    for (int i = 0; i < e->n_if_match; i++)
+        if (e->if_match[i] == hash) return true;
+    return false;
+}
+
 /* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
 static void batch_discard(cm_writer *w, batch *b, bool committed) {
     for (size_t i = 0; i < b->n; i++) {
@@ -201,11 +207,16 @@ static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char
  * and checked as a full replacement would be. */
 static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_value **values) {
     const cm_layer_def *def = e->layer->def;
+    /* Geometry in the patch is in the request's CRS; the stored one is CRS84. A patch that
+     * kept the stored coordinates ({"geometry":{}} merges into it) would mix the two. */
+    const json_t *patch_geom = json_object_get(e->patch, "geometry");
+    if (json_is_object(patch_geom) && !cm_crs_is_crs84(e->crs) && !json_object_get(patch_geom, "coordinates"))
+        return cm_error_set(&e->err, CM_ERR_BAD_GEOMETRY, "geometry.coordinates",
+                            "a geometry patch sent with Content-Crs must give its coordinates: the stored ones are "
+                            "in CRS84");
     json_error_t jerr;
     json_t *doc = json_loadb(cur->json, cur->json_len, 0, &jerr);
     if (!doc) return cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "stored feature does not parse: %s", jerr.text);
-    /* Geometry in the patch is in the request's CRS; the stored one is CRS84. */
-    bool patch_geom = json_object_get(e->patch, "geometry") != NULL;
     cm_json_merge_patch(doc, e->patch);
     cm_geom g;
     cm_status s = cm_feature_input_read(def, doc, patch_geom ? e->crs : (cm_crs){0}, &g, values, &e->err);
@@ -238,7 +249,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
             cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
             return CM_OK;
         }
-        if (e->has_if_match && e->if_match != cur->hash) {
+        if (e->has_if_match && !if_match_lists(e, cur->hash)) {
             cm_error_set(&e->err, CM_ERR_PRECONDITION_FAILED, "If-Match",
                          "feature %" PRId64 " was changed by someone else (now version ETag \"f%016" PRIx64
                          "\"); reload it and apply your change again",

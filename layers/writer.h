@@ -24,6 +24,8 @@ typedef enum { CM_EDIT_CREATE, CM_EDIT_REPLACE, CM_EDIT_PATCH, CM_EDIT_DELETE, C
 typedef struct cm_edit cm_edit;
 typedef void (*cm_edit_done)(cm_edit *e, void *cls);
 
+enum { CM_IF_MATCH_MAX = 8 }; /* tags kept from one If-Match list; more are refused */
+
 struct cm_edit {
     cm_edit_kind kind;
     cm_layer *layer;     /* NULL for an audit read across layers */
@@ -32,8 +34,9 @@ struct cm_edit {
     cm_value *values;    /* create, replace: checked input, owned by the edit */
     json_t *patch;       /* patch: the merge patch, owned by the edit */
     cm_crs crs;          /* patch: CRS of a geometry in the patch */
-    bool has_if_match;
-    uint64_t if_match;   /* the feature hash the client last saw */
+    bool has_if_match;   /* then the edit applies only to a version listed here */
+    int n_if_match;
+    uint64_t if_match[CM_IF_MATCH_MAX]; /* feature hashes the client has seen */
     char actor[128];     /* token name */
     char role[16];
     int64_t audit_before; /* audit read: records with seq < this (0: from the newest) */

@@ -238,9 +238,9 @@ cm_status cm_query_parse_items(const cm_layer_def *def, const cm_qarg *args, siz
     if (bbox) {
         cm_bbox b;
         if ((s = cm_query_parse_bbox(bbox, &b, err)) != CM_OK) return s;
+        if (cm_crs_lat_first(bbox_crs)) /* in the CRS's own order: EPSG:4326 is lat,lon */
+            b = (cm_bbox){b.min_lat, b.min_lon, b.max_lat, b.max_lon};
         if (cm_crs_is_crs84(bbox_crs) || (bbox_crs.epsg == 4326)) {
-            if (bbox_crs.epsg == 4326) /* EPSG:4326 boxes are lat,lon */
-                b = (cm_bbox){b.min_lat, b.min_lon, b.max_lat, b.max_lon};
             if (b.min_lat < -90 || b.max_lat > 90 || b.min_lon < -180 || b.min_lon > 180 || b.max_lon < -180 ||
                 b.max_lon > 180)
                 return cm_error_set(err, CM_ERR_BAD_PARAMETER, "bbox",

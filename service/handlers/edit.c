@@ -91,29 +91,88 @@ static bool body_crs(cm_request *req, cm_response *resp, cm_crs *crs) {
     return true;
 }
 
-/* If-Match: our tag "f<16 hex>" (weak or strong), or "*". A tag we never issued cannot
- * match, so the edit will fail with 412 rather than be applied blindly. */
+/* True when tag[0..len) is one of the tags we issue for a feature version: f<16 lowercase
+ * hex>, then "-<EPSG code>" for a response in another CRS, then "-gz" for the gzip twin
+ * of a response; all of them name the same version. */
+static bool our_version_tag(const char *tag, size_t len, uint64_t *hash) {
+    if (len < 17 || tag[0] != 'f') return false;
+    uint64_t v = 0;
+    for (size_t i = 1; i < 17; i++) {
+        char c = tag[i];
+        if (c >= '0' && c <= '9') v = v << 4 | (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v = v << 4 | (uint64_t)(c - 'a' + 10);
+        else return false;
+    }
+    size_t i = 17;
+    if (len - i >= 3 && memcmp(tag + len - 3, "-gz", 3) == 0) len -= 3;
+    if (i < len) { /* -<EPSG code> */
+        if (tag[i++] != '-' || i == len || len - i > 9) return false;
+        for (; i < len; i++)
+            if (tag[i] < '0' || tag[i] > '9') return false;
+    }
+    *hash = v;
+    return true;
+}
+
+/* One entity tag of an If-Match list at *p (RFC 9110 8.8.3): W/"..." or "...". Sets
+ * *ours when it names one of our feature versions; false on a syntax error. */
+static bool next_entity_tag(const char **p, bool *ours, uint64_t *hash) {
+    const char *s = *p;
+    if (s[0] == 'W' && s[1] == '/') s += 2;
+    if (*s != '"') return false;
+    const char *end = strchr(s + 1, '"');
+    if (!end) return false;
+    *ours = our_version_tag(s + 1, (size_t)(end - s - 1), hash);
+    *p = end + 1;
+    return true;
+}
+
+/* If-Match: a list of entity tags, or "*". The edit applies only to a version whose tag
+ * is listed; tags we never issued match nothing, so the edit fails with 412 rather than
+ * being applied blindly. A layer that requires If-Match takes no "*": the point of
+ * requiring it is that no change overwrites one the operator has not seen. */
 static bool if_match(cm_request *req, cm_response *resp, const cm_layer *layer, cm_edit *e) {
     const char *h = cm_request_header(req, MHD_HTTP_HEADER_IF_MATCH);
-    if (!h) {
+    const char *p = h;
+    while (p && (*p == ' ' || *p == '\t')) p++;
+    if (p && *p == '*') {
+        p++;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p) goto malformed;
+    }
+    if (!p || *p == '\0') { /* none, or "*" */
         if (layer->def->require_if_match) {
             cm_response_error(resp, CM_ERR_PRECONDITION_REQUIRED, "If-Match",
-                              "%s requires If-Match with the feature's ETag, so no change overwrites another unseen",
+                              "%s requires If-Match with the feature's ETag (not *), so no change overwrites "
+                              "another unseen",
                               layer->def->id);
             return false;
         }
         return true;
     }
-    while (*h == ' ') h++;
-    if (strcmp(h, "*") == 0) return true;
-    if (h[0] == 'W' && h[1] == '/') h += 2;
     e->has_if_match = true;
-    e->if_match = 0;
-    unsigned long long v;
-    char tail;
-    if (sscanf(h, "\"f%16llx%c", &v, &tail) == 2 && tail == '"') e->if_match = v;
-    else e->if_match = 1; /* matches no feature: fnv hashes of JSON bytes are never 1 in practice */
-    return true;
+    e->n_if_match = 0;
+    for (;;) {
+        bool ours;
+        uint64_t hash;
+        if (!next_entity_tag(&p, &ours, &hash)) goto malformed;
+        if (ours) {
+            if (e->n_if_match == CM_IF_MATCH_MAX) {
+                cm_response_error(resp, CM_ERR_BAD_PARAMETER, "If-Match", "If-Match lists more than %d of our ETags",
+                                  CM_IF_MATCH_MAX);
+                return false;
+            }
+            e->if_match[e->n_if_match++] = hash;
+        }
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) return true;
+        if (*p++ != ',') goto malformed;
+        while (*p == ' ' || *p == '\t') p++;
+    }
+malformed:
+    cm_response_error(resp, CM_ERR_BAD_PARAMETER, "If-Match",
+                      "If-Match must be * or a comma-separated list of ETags such as \"f0123456789abcdef\"");
+    return false;
 }
 
 static bool feature_id(cm_request *req, cm_response *resp, int64_t *id) {

@@ -25,6 +25,16 @@ int main(void) {
     CHECK(!cm_datetime_parse("2026-11-28T10:00:00", &t));
     CHECK(!cm_datetime_parse("2026-11-28T10:00:00Zjunk", &t));
     CHECK(!cm_datetime_parse("", &t));
+    /* The years 0000-9999 in UTC, and nothing an offset carries past them. */
+    CHECK(cm_datetime_parse("0000-01-01T00:00:00Z", &t));
+    cm_datetime_format(t, out);
+    CHECK_STR(out, "0000-01-01T00:00:00Z");
+    CHECK(cm_datetime_parse("9999-12-31T23:59:59.999Z", &t));
+    cm_datetime_format(t, out);
+    CHECK_STR(out, "9999-12-31T23:59:59.999Z");
+    CHECK(!cm_datetime_parse("0000-01-01T00:00:00+00:01", &t));
+    CHECK(!cm_datetime_parse("9999-12-31T23:59:00-00:02", &t));
+    CHECK(cm_datetime_parse("9999-12-31T23:59:00+00:02", &t));
     int y, mo, d, h, mi;
     double s;
     cm_datetime_split(1795845600250, &y, &mo, &d, &h, &mi, &s);

@@ -293,6 +293,8 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     s, _, b = srv.send_json("GET", "/api/audit?collection=closures&feature=%d" % timed, admin)
     check(s == 200 and b["records"][0]["action"] == "expired" and b["records"][0]["actor"] == "system", "the timer's change is audited as expired")
     feature_history_pages(srv, op, admin)
+    if_match_forms(srv, op, admin)
+    crs_axis_order_and_ranges(srv, op)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -334,6 +336,80 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "repeated failures from one address: 429 with Retry-After", codes)
     log = srv.read_log()
     check(op not in log and admin not in log and "cm_bad" not in log, "tokens never appear in the log")
+
+
+def if_match_forms(srv, op, admin):
+    """If-Match takes the ETag of the gzip twin of a response (browsers always get that one for a
+    feature of 1 KB or more), a list of tags, and refuses * on a layer that requires If-Match;
+    a malformed header is a 400 and a tag we never issued (uppercase hex is not ours) a 412."""
+    long_name = "Gzip route " + "x" * 150
+    route = {"type": "Feature", "properties": {"name": long_name},
+             "geometry": {"type": "LineString", "coordinates": [[7.41 + i * 0.0001, 43.73 + (i % 7) * 0.0001] for i in range(60)]}}
+    s, h, b = srv.send_json("POST", ITEMS % "evacuation_routes", admin, route)
+    rid = b["id"]
+    path = ITEMS % "evacuation_routes" + "/%d" % rid
+    _, gh, _ = srv.request("GET", path, {"Accept-Encoding": "gzip"})
+    gz_tag = gh.get("etag", "")
+    check(gh.get("content-encoding") == "gzip" and gz_tag.endswith('-gz"'), "a large feature goes out gzipped, its ETag marked -gz", gh)
+    patch = lambda tag, note: srv.send_json("PATCH", path, admin, {"properties": {"name": note}},
+                                            content_type="application/merge-patch+json", headers={"If-Match": tag} if tag is not None else {})
+    s, h2, b2 = patch(gz_tag, "via gzip tag")
+    check(s == 200 and b2["properties"]["name"] == "via gzip tag", "the gzip twin's ETag is accepted as If-Match", (s, b2))
+    tag = h2["etag"]
+    s, h3, b3 = patch('"f0000000000000abc", W/%s' % tag, "via list")
+    check(s == 200 and b3["properties"]["name"] == "via list", "a list of ETags matches when any of them is current", (s, b3))
+    tag = h3["etag"]
+    s, _, b4 = patch(tag.upper().replace('"F', '"f'), "uppercase hex")
+    check(s == 412 and b4["field"] == "If-Match", "uppercase hex is not our tag: 412", (s, b4))
+    s, _, b5 = patch("*", "star")
+    check(s == 428 and b5["field"] == "If-Match", "a layer that requires If-Match refuses *: 428", (s, b5))
+    for bad in ['f0123', '"f0123456789abcdef" "f0123456789abcdef"', '"unterminated', '*, "f0123456789abcdef"']:
+        s, _, b6 = patch(bad, "malformed")
+        check(s == 400 and b6["field"] == "If-Match", "a malformed If-Match is a 400: %s" % bad, (s, b6))
+    _, _, now = srv.get_json(path)
+    check(now["properties"]["name"] == "via list" and now["properties"]["version"] == 3, "refused edits changed nothing", now["properties"])
+    s, _, b7 = srv.send_json("PATCH", ITEMS % "closures" + "/1", op, {"properties": {"name": "star closure"}},
+                             content_type="application/merge-patch+json", headers={"If-Match": "*"})
+    check(s == 200, "* is accepted where If-Match is optional", (s, b7))
+
+
+def crs_axis_order_and_ranges(srv, op):
+    """Input in a CRS whose authority order is lat,lon is read in that order, as the server answers
+    (a client writing back what it read must not move the feature); a geometry patch in another CRS
+    must give its coordinates; dates that an offset carries out of the years 0000-9999, and validity
+    intervals that end before they start, are refused."""
+    epsg4326 = "<http://www.opengis.net/def/crs/EPSG/0/4326>"
+    s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [43.7333, 7.4222]},
+                                                          "properties": {"kind": "water", "name": "Lat-lon tank"}},
+                            headers={"Content-Crs": epsg4326})
+    x, y = b["geometry"]["coordinates"] if s == 201 else (0, 0)
+    check(s == 201 and abs(x - 7.4222) < 1e-6 and abs(y - 43.7333) < 1e-6, "Content-Crs EPSG:4326 is read as lat,lon", b)
+    fid = b["id"]
+    path = ITEMS % "services" + "/%d" % fid
+    _, h, g = srv.get_json(path + "?crs=http://www.opengis.net/def/crs/EPSG/0/4326")
+    s, _, b = srv.send_json("PATCH", path, op, {"geometry": g["geometry"]}, content_type="application/merge-patch+json",
+                            headers={"Content-Crs": epsg4326, "If-Match": h["etag"]})
+    x, y = b["geometry"]["coordinates"] if s == 200 else (0, 0)
+    check(s == 200 and abs(x - 7.4222) < 1e-6 and abs(y - 43.7333) < 1e-6, "writing back what EPSG:4326 output gave leaves it in place", b)
+    _, _, box = srv.get_json(ITEMS % "services" + "?bbox=43.733,7.422,43.734,7.423&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326")
+    check(fid in [f["id"] for f in box.get("features", [])], "bbox-crs EPSG:4326 is lat,lon too", box)
+
+    state = store_state(srv)
+    merc = "<http://www.opengis.net/def/crs/EPSG/0/3857>"
+    for patch in ({"geometry": {}}, {"geometry": {"type": "Point"}}):
+        s, _, b = srv.send_json("PATCH", path, op, patch, content_type="application/merge-patch+json", headers={"Content-Crs": merc})
+        check(s == 400 and b["field"] == "geometry.coordinates", "a geometry patch in EPSG:3857 without coordinates is a 400: %s" % patch, (s, b))
+    bad_dates = [(closure(valid_from="0000-01-01T00:00:00+00:01"), "properties.valid_from"),
+                 (closure(valid_until="9999-12-31T23:59:00-00:02"), "properties.valid_until"),
+                 (closure(valid_from="2026-06-01T00:00:00Z", valid_until="2026-05-31T23:59:59Z"), "properties.valid_until")]
+    for doc, field in bad_dates:
+        s, _, b = srv.send_json("POST", ITEMS % "closures", op, doc)
+        check(s == 400 and b["field"] == field, "refused: %s" % field, (s, b))
+    check(store_state(srv) == state, "the refused writes changed nothing")
+    s, _, b = srv.send_json("PATCH", path, op, {"geometry": {"coordinates": [826000.0, 5423000.0]}},
+                            content_type="application/merge-patch+json", headers={"Content-Crs": merc})
+    x, y = b["geometry"]["coordinates"] if s == 200 else (0, 0)
+    check(s == 200 and abs(x - 7.4201) < 0.001 and abs(y - 43.732) < 0.01, "a geometry patch in EPSG:3857 with coordinates moves it", b)
 
 
 def feature_history_pages(srv, op, admin):
