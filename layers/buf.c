@@ -2,9 +2,12 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "utf8.h"
 
 void cm_buf_init(cm_buf *b, size_t max) {
     b->data = NULL;
@@ -84,7 +87,19 @@ bool cm_buf_append_json_string(cm_buf *b, const char *s) {
     const unsigned char *run = p;
     for (; *p; p++) {
         unsigned char c = *p;
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') continue;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') continue;
+        if (c >= 0x80) {
+            size_t n = cm_utf8_sequence(p, SIZE_MAX);
+            if (n) {
+                p += n - 1;
+                continue;
+            }
+            /* Not UTF-8 (an echoed request, a message cut inside a character): JSON must be. */
+            cm_buf_append(b, run, (size_t)(p - run));
+            cm_buf_append(b, "\\ufffd", 6);
+            run = p + 1;
+            continue;
+        }
         cm_buf_append(b, run, (size_t)(p - run));
         run = p + 1;
         switch (c) {

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "../layers/clock.h"
 #include "../layers/crs.h"
 #include "../layers/sched_hint.h"
+#include "../layers/utf8.h"
 #include "request.h"
 #include "response.h"
 #include "handlers/handlers.h"
@@ -83,12 +85,22 @@ static bool accepts_gzip(const cm_request *req) {
 
 static void log_access(const cm_request *req, int status, const cm_response *r) {
     if (!req->srv->cfg->access_log) return;
-    /* The path is printed with control characters replaced: request input never forges log lines. */
+    /* The path is printed with control characters and bytes that are not UTF-8 replaced:
+     * request input never forges log lines or breaks a reader of the log. */
     char path[256];
-    size_t i = 0;
-    for (; req->path[i] && i < sizeof path - 1; i++)
-        path[i] = ((unsigned char)req->path[i] < 0x20 || req->path[i] == 0x7f) ? '?' : req->path[i];
-    path[i] = '\0';
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)req->path; *p && o < sizeof path - 1;) {
+        size_t n = cm_utf8_sequence(p, SIZE_MAX);
+        if (n > 1 && o + n < sizeof path) {
+            memcpy(path + o, p, n);
+            o += n;
+            p += n;
+        } else {
+            path[o++] = (n == 1 && *p >= 0x20 && *p != 0x7f) ? (char)*p : '?';
+            p += n > 1 ? n : 1;
+        }
+    }
+    path[o] = '\0';
     fprintf(stderr, "%s %s %s %d %zu\n", req->client_ip, req->method, path, status, r->len);
 }
 

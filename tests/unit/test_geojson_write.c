@@ -32,7 +32,31 @@ static void roundtrip(const char *text) {
     json_decref(j);
 }
 
+static void json_string_is(const char *in, const char *expected) {
+    cm_buf b;
+    cm_buf_init(&b, 1000);
+    cm_buf_append_json_string(&b, in);
+    cm_buf_append_char(&b, '\0');
+    CHECK_STR(b.data, expected);
+    cm_buf_release(&b);
+}
+
+/* Strings are JSON-escaped, and JSON is UTF-8 whatever the input was: a byte that starts no
+ * well-formed character (an echoed request path, a message cut inside a character) becomes
+ * U+FFFD; well-formed characters (Arabic names) pass as they are. */
+static void json_strings_are_utf8(void) {
+    json_string_is("a\"b\\c<d>&\n", "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026\\n\"");
+    json_string_is("\xd9\x85\xd8\xb3\xd8\xaa\xd8\xb4\xd9\x81\xd9\x89 \xe2\x82\xac\xf0\x9f\x9a\x91",
+                   "\"\xd9\x85\xd8\xb3\xd8\xaa\xd8\xb4\xd9\x81\xd9\x89 \xe2\x82\xac\xf0\x9f\x9a\x91\"");
+    json_string_is("/\xc0\xaf", "\"/\\ufffd\\ufffd\"");                /* overlong */
+    json_string_is("caf\xc3", "\"caf\\ufffd\"");                         /* cut inside */
+    json_string_is("\xed\xa0\x80x", "\"\\ufffd\\ufffd\\ufffdx\"");   /* surrogate */
+    json_string_is("\xe2\x82", "\"\\ufffd\\ufffd\"");
+    json_string_is("\xff", "\"\\ufffd\"");
+}
+
 int main(void) {
+    json_strings_are_utf8();
     number_is(7.4177772, 7, "7.4177772");
     number_is(7.41777724, 7, "7.4177772");
     number_is(7.41777726, 7, "7.4177773");

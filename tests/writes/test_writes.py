@@ -295,6 +295,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     feature_history_pages(srv, op, admin)
     if_match_forms(srv, op, admin)
     crs_axis_order_and_ranges(srv, op)
+    error_bodies_are_utf8(srv, op)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -410,6 +411,19 @@ def crs_axis_order_and_ranges(srv, op):
                             content_type="application/merge-patch+json", headers={"Content-Crs": merc})
     x, y = b["geometry"]["coordinates"] if s == 200 else (0, 0)
     check(s == 200 and abs(x - 7.4201) < 0.001 and abs(y - 43.732) < 0.01, "a geometry patch in EPSG:3857 with coordinates moves it", b)
+
+
+def error_bodies_are_utf8(srv, op):
+    """JSON error bodies are UTF-8 even when they echo bytes that are not (a path with an overlong
+    sequence) or cut a message inside a character (a long path of two-byte characters)."""
+    for path in ["/%C0%AF", "/api/collections/a" + "%C3%A9" * 100 + "/items", ITEMS % "services" + "/a" + "%C3%A9" * 30,
+                 ITEMS % "services" + "?a" + "%C3%A9" * 40 + "=1"]:
+        s, _, body = srv.request("GET", path)
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            doc = {"undecodable": str(e)}
+        check(400 <= s < 500 and "code" in doc, "a %d error body is UTF-8 JSON: %s" % (s, path[:40]), doc)
 
 
 def feature_history_pages(srv, op, admin):
