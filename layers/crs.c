@@ -5,6 +5,7 @@
  * authority order is lat/lon. */
 #include "crs.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <proj.h>
 #include <pthread.h>
@@ -18,7 +19,13 @@ typedef struct {
     int epsg;
     PJ *pj;         /* WGS84 -> epsg, normalised */
     int lat_first;  /* -1 unknown */
+    bool has_area;  /* the CRS's area of use, in degrees (west > east: across the antimeridian) */
+    double west, south, east, north;
 } cache_slot;
+
+/* How far past its area of use a position may lie, in degrees: data near a zone's edge is
+ * real; a Mercator y of 1e300 (latitude 90) or a Lambert x of -1e9 is not. */
+#define AREA_MARGIN_DEG 2.0
 
 typedef struct {
     PJ_CONTEXT *ctx;
@@ -101,8 +108,17 @@ static cache_slot *slot_for(int epsg) {
     PJ *norm = raw ? proj_normalize_for_visualization(c->ctx, raw) : NULL;
     proj_destroy(raw);
     int lat_first = 0;
+    bool has_area = false;
+    double west = 0, south = 0, east = 0, north = 0;
     PJ *crs = proj_create(c->ctx, target);
+    /* Positions are 2D: a geocentric or 3D CRS would be read as something it is not. */
+    PJ_TYPE type = crs ? proj_get_type(crs) : PJ_TYPE_UNKNOWN;
+    if (type != PJ_TYPE_GEOGRAPHIC_2D_CRS && type != PJ_TYPE_PROJECTED_CRS) {
+        proj_destroy(norm);
+        norm = NULL;
+    }
     if (crs) {
+        has_area = proj_get_area_of_use(c->ctx, crs, &west, &south, &east, &north, NULL) && west > -1000;
         PJ *cs = proj_crs_get_coordinate_system(c->ctx, crs);
         const char *dir = NULL;
         if (cs && proj_cs_get_axis_info(c->ctx, cs, 0, NULL, NULL, &dir, NULL, NULL, NULL, NULL) && dir)
@@ -121,6 +137,11 @@ static cache_slot *slot_for(int epsg) {
     s->epsg = epsg;
     s->pj = norm;
     s->lat_first = lat_first;
+    s->has_area = has_area;
+    s->west = west;
+    s->south = south;
+    s->east = east;
+    s->north = north;
     return norm ? s : NULL;
 }
 
@@ -170,12 +191,38 @@ static cm_status transform_geom(cm_crs crs, const cm_geom *g, cm_geom *out, PJ_D
     }
     proj_trans_generic(s->pj, dir, out->xy, 2 * sizeof(double), out->n_points, out->xy + 1,
                        2 * sizeof(double), out->n_points, NULL, 0, 0, NULL, 0, 0);
-    for (uint32_t i = 0; i < 2 * out->n_points; i++)
-        if (!isfinite(out->xy[i])) {
-            cm_geom_release(out);
-            return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry", "coordinates fall outside the area of EPSG:%d",
-                                crs.epsg);
+    /* Input must come back from where it went: PROJ wraps a Mercator x of 1e300 to
+     * longitude -180 and clamps a y to latitude 90, both finite and "valid". */
+    double *back = dir == PJ_INV ? malloc(2 * sizeof(double) * out->n_points) : NULL;
+    if (back) {
+        memcpy(back, out->xy, 2 * sizeof(double) * out->n_points);
+        proj_trans_generic(s->pj, PJ_FWD, back, 2 * sizeof(double), out->n_points, back + 1, 2 * sizeof(double),
+                           out->n_points, NULL, 0, 0, NULL, 0, 0);
+    }
+    for (uint32_t i = 0; i < out->n_points; i++) {
+        double lon = out->xy[2 * i], lat = out->xy[2 * i + 1];
+        bool ok = isfinite(lon) && isfinite(lat);
+        for (int k = 0; back && ok && k < 2; k++) {
+            double in = g->xy[2 * i + (uint32_t)k];
+            ok = fabs(back[2 * i + (uint32_t)k] - in) <= 1e-6 * fmax(1.0, fabs(in));
         }
+        if (ok && dir == PJ_INV && s->has_area) /* what came in must lie where the CRS is used */
+            ok = lat >= s->south - AREA_MARGIN_DEG && lat <= s->north + AREA_MARGIN_DEG &&
+                 (s->west <= s->east ? lon >= s->west - AREA_MARGIN_DEG && lon <= s->east + AREA_MARGIN_DEG
+                                     : lon >= s->west - AREA_MARGIN_DEG || lon <= s->east + AREA_MARGIN_DEG);
+        if (!ok) {
+            cm_geom_release(out);
+            free(back);
+            if (!s->has_area || dir != PJ_INV)
+                return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry",
+                                    "position %" PRIu32 " cannot be transformed from EPSG:%d", i + 1, crs.epsg);
+            return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry",
+                                "position %" PRIu32 " falls outside the area where EPSG:%d is used "
+                                "(lon %.2f..%.2f, lat %.2f..%.2f): check the coordinates and their CRS",
+                                i + 1, crs.epsg, s->west, s->east, s->south, s->north);
+        }
+    }
+    free(back);
     return CM_OK;
 }
 

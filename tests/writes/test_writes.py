@@ -406,7 +406,20 @@ def crs_axis_order_and_ranges(srv, op):
     for doc, field in bad_dates:
         s, _, b = srv.send_json("POST", ITEMS % "closures", op, doc)
         check(s == 400 and b["field"] == field, "refused: %s" % field, (s, b))
+    far = [("<http://www.opengis.net/def/crs/EPSG/0/3857>", [0, 1e300], "geometry"),      # latitude 90
+           ("<http://www.opengis.net/def/crs/EPSG/0/3857>", [1e300, 0], "geometry"),
+           ("<http://www.opengis.net/def/crs/EPSG/0/2154>", [-1e9, 1e9], "geometry"),     # France's Lambert, near a pole
+           ("<http://www.opengis.net/def/crs/EPSG/0/4978>", [4.0e6, 5.0e5], "Content-Crs")]  # geocentric, not 2D
+    for crs, xy, field in far:
+        s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": xy},
+                                                              "properties": {"kind": "water", "name": "Far"}}, headers={"Content-Crs": crs})
+        check(s == 400 and b["field"] == field, "refused: %s in %s" % (xy, crs), (s, b))
     check(store_state(srv) == state, "the refused writes changed nothing")
+    s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1046000.0, 6300000.0]},
+                                                          "properties": {"kind": "water", "name": "Lambert tank"}},
+                            headers={"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/2154>"})
+    x, y = b["geometry"]["coordinates"] if s == 201 else (0, 0)
+    check(s == 201 and 7.0 < x < 7.9 and 43.4 < y < 44.1, "EPSG:2154 inside France (and a little past its edge) is taken", b)
     s, _, b = srv.send_json("PATCH", path, op, {"geometry": {"coordinates": [826000.0, 5423000.0]}},
                             content_type="application/merge-patch+json", headers={"Content-Crs": merc})
     x, y = b["geometry"]["coordinates"] if s == 200 else (0, 0)
