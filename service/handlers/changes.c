@@ -47,7 +47,7 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
     int count = 0;
     json_array_foreach(e->audit, i, r) {
         json_t *after = json_object_get(r, "after");
-        char *feature = json_is_null(after) ? NULL : json_dumps(after, JSON_COMPACT | JSON_ENSURE_ASCII);
+        char *feature = json_is_null(after) ? NULL : cm_handlers_dump_json(after);
         json_int_t version = json_integer_value(json_object_get(json_object_get(after, "properties"), "version"));
         size_t len;
         char *change = cm_events_change_json(json_integer_value(json_object_get(r, "seq")), e->layer->def->id,

@@ -1,6 +1,7 @@
 /* common.c — helpers shared by the handlers. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -10,8 +11,28 @@ cm_query_limits cm_handlers_limits(const cm_request *req) {
     return (cm_query_limits){cfg->default_limit, cfg->max_limit, cfg->crs, cfg->n_crs};
 }
 
+char *cm_handlers_dump_json(const json_t *doc) {
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (!text) return NULL;
+    size_t n = 0, marks = 0;
+    for (; text[n]; n++) marks += text[n] == '<' || text[n] == '>' || text[n] == '&';
+    if (!marks) return text;
+    /* Outside strings JSON has none of these, so each one is inside a string. */
+    char *out = malloc(n + 5 * marks + 1);
+    if (out) {
+        char *o = out;
+        for (const char *p = text; *p; p++) {
+            if (*p == '<' || *p == '>' || *p == '&') o += sprintf(o, "\\u%04x", (unsigned)*p);
+            else *o++ = *p;
+        }
+        *o = '\0';
+    }
+    free(text);
+    return out;
+}
+
 void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type) {
-    char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *body = doc ? cm_handlers_dump_json(doc) : NULL;
     json_decref(doc);
     if (!body) {
         cm_response_error(resp, CM_ERR_NOMEM, NULL, NULL);

@@ -33,6 +33,9 @@ bool cm_handlers_plain_query(cm_request *req, cm_response *resp);
 
 /* Shared by handlers: the query limits of the server's configuration. */
 cm_query_limits cm_handlers_limits(const cm_request *req);
+/* A jansson document as compact ASCII JSON with <, > and & escaped as everywhere else, so
+ * no response carries markup (malloc'd; NULL when out of memory). */
+char *cm_handlers_dump_json(const json_t *doc);
 /* Serialises a jansson document into resp as JSON (steals doc). */
 void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type);
 /* A link object {href, rel, type[, title]}; href = base + path. */

@@ -296,6 +296,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     if_match_forms(srv, op, admin)
     crs_axis_order_and_ranges(srv, op)
     error_bodies_are_utf8(srv, op)
+    no_markup_in_audit(srv, op, admin)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -437,6 +438,17 @@ def error_bodies_are_utf8(srv, op):
         except (UnicodeDecodeError, ValueError) as e:
             doc = {"undecodable": str(e)}
         check(400 <= s < 500 and "code" in doc, "a %d error body is UTF-8 JSON: %s" % (s, path[:40]), doc)
+
+
+def no_markup_in_audit(srv, op, admin):
+    """The audit log re-serialises stored records; like every other response it escapes <, > and &."""
+    name = "<script>alert(1)</script>&"
+    s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
+                                                          "properties": {"kind": "water", "name": name}})
+    s2, _, raw = srv.request("GET", "/api/audit?collection=services&feature=%d" % b["id"], {"Authorization": "Bearer " + admin})
+    doc = json.loads(raw)
+    check(s2 == 200 and b"<" not in raw and b">" not in raw and b"&" not in raw and
+          doc["records"][0]["after"]["properties"]["name"] == name, "the audit log escapes markup", raw[:300])
 
 
 def feature_history_pages(srv, op, admin):
