@@ -95,6 +95,8 @@ cm_status cm_query_parse_datetime(const char *text, int64_t *start_ms, int64_t *
         return cm_error_set(err, CM_ERR_BAD_PARAMETER, "datetime", "datetime interval has more than one '/'");
     if ((s = parse_instant(text, (size_t)(slash - text), true, INT64_MIN, start_ms, err)) != CM_OK) return s;
     if ((s = parse_instant(slash + 1, strlen(slash + 1), true, INT64_MAX, end_ms, err)) != CM_OK) return s;
+    if (*start_ms == INT64_MIN && *end_ms == INT64_MAX) /* OGC API Features: one end must be closed */
+        return cm_error_set(err, CM_ERR_BAD_PARAMETER, "datetime", "datetime interval is open at both ends");
     if (*end_ms != INT64_MAX && strlen(slash + 1) == 10) *end_ms += 86400000 - 1;
     if (*start_ms > *end_ms)
         return cm_error_set(err, CM_ERR_BAD_PARAMETER, "datetime", "datetime interval starts after it ends");
@@ -123,7 +125,7 @@ static cm_status check_f(const char *v, cm_error *err) {
     return cm_error_set(err, CM_ERR_BAD_PARAMETER, "f", "f must be json or geojson");
 }
 
-static cm_status check_duplicates(const cm_qarg *args, size_t n, cm_error *err) {
+cm_status cm_query_check_duplicates(const cm_qarg *args, size_t n, cm_error *err) {
     if (n > CM_QUERY_MAX_ARGS)
         return cm_error_set(err, CM_ERR_BAD_PARAMETER, "", "too many query parameters (max %d)", CM_QUERY_MAX_ARGS);
     for (size_t i = 0; i < n; i++)
@@ -139,7 +141,7 @@ static cm_status unknown(const char *key, cm_error *err) {
 }
 
 cm_status cm_query_check_plain(const cm_qarg *args, size_t n_args, cm_error *err) {
-    cm_status s = check_duplicates(args, n_args, err);
+    cm_status s = cm_query_check_duplicates(args, n_args, err);
     for (size_t i = 0; s == CM_OK && i < n_args; i++) {
         if (strcmp(args[i].key, "f") == 0) s = check_f(args[i].value, err);
         else s = unknown(args[i].key, err);
@@ -150,7 +152,7 @@ cm_status cm_query_check_plain(const cm_qarg *args, size_t n_args, cm_error *err
 cm_status cm_query_parse_feature(const cm_qarg *args, size_t n_args, const cm_query_limits *lim, cm_crs *crs,
                                  cm_error *err) {
     crs->epsg = 0;
-    cm_status s = check_duplicates(args, n_args, err);
+    cm_status s = cm_query_check_duplicates(args, n_args, err);
     for (size_t i = 0; s == CM_OK && i < n_args; i++) {
         if (strcmp(args[i].key, "f") == 0) s = check_f(args[i].value, err);
         else if (strcmp(args[i].key, "crs") == 0) s = parse_crs("crs", args[i].value, lim, crs, err);
@@ -194,7 +196,7 @@ cm_status cm_query_parse_items(const cm_layer_def *def, const cm_qarg *args, siz
                                const cm_query_limits *lim, cm_items_query *out, cm_error *err) {
     memset(out, 0, sizeof *out);
     out->limit = lim->default_limit;
-    cm_status s = check_duplicates(args, n_args, err);
+    cm_status s = cm_query_check_duplicates(args, n_args, err);
     const char *bbox = NULL;
     cm_crs bbox_crs = {0};
     bool have_bbox_crs = false;

@@ -40,6 +40,8 @@ cm_status cm_query_parse_items(const cm_layer_def *def, const cm_qarg *args, siz
 cm_status cm_query_parse_feature(const cm_qarg *args, size_t n_args, const cm_query_limits *lim,
                                  cm_crs *crs, cm_error *err);
 
+/* A parameter given twice, or more parameters than CM_QUERY_MAX_ARGS: 400. */
+cm_status cm_query_check_duplicates(const cm_qarg *args, size_t n, cm_error *err);
 /* For endpoints that take no parameters but `f`: rejects anything else. */
 cm_status cm_query_check_plain(const cm_qarg *args, size_t n_args, cm_error *err);
 

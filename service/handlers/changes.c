@@ -73,6 +73,11 @@ void handle_changes_get(cm_request *req, cm_response *resp) {
     cm_layer *layer = cm_handlers_layer(req, resp);
     if (!layer) return;
     long since = 0, limit = CHANGES_DEFAULT_LIMIT;
+    cm_error dup;
+    if (cm_query_check_duplicates(req->args, req->n_args, &dup) != CM_OK) {
+        cm_response_set_error(resp, &dup);
+        return;
+    }
     for (size_t i = 0; i < req->n_args; i++) {
         const char *k = req->args[i].key, *v = req->args[i].value;
         if (!strcmp(k, "since")) {

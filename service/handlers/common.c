@@ -22,8 +22,15 @@ char *cm_handlers_dump_json(const json_t *doc) {
     if (out) {
         char *o = out;
         for (const char *p = text; *p; p++) {
-            if (*p == '<' || *p == '>' || *p == '&') o += sprintf(o, "\\u%04x", (unsigned)*p);
-            else *o++ = *p;
+            if (*p == '<' || *p == '>' || *p == '&') {
+                static const char hex[] = "0123456789abcdef";
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[(unsigned char)*p >> 4];
+                o[5] = hex[*p & 15];
+                o += 6;
+            } else {
+                *o++ = *p;
+            }
         }
         *o = '\0';
     }

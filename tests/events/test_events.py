@@ -140,6 +140,8 @@ def run(srv, op):
     check(s == 200 and doc["changes"] == [] and not doc["more"], "nothing new since the last sequence number")
     s, _, doc = srv.get_json("/api/collections/services/changes?since=abc")
     check(s == 400 and doc["field"] == "since", "a malformed since is a 400")
+    s, _, doc = srv.get_json("/api/collections/services/changes?since=1&since=2")
+    check(s == 400 and doc["field"] == "since", "since given twice is a 400, as on /items")
 
     # The log keeps 64 events: after 80 more writes a client resuming from the start is told to reload,
     # and /changes still answers from the audit log.

@@ -89,6 +89,9 @@ int main(void) {
     rejects("datetime", "yesterday", "datetime");
     rejects("datetime", "2026-11-28T10:00:00", "datetime"); /* no offset */
     rejects("datetime", "2026-02-30T10:00:00Z", "datetime");
+    rejects("datetime", "../..", "datetime"); /* one end must be closed */
+    rejects("datetime", "/", "datetime");
+    rejects("datetime", "../", "datetime");
     rejects("datetime", "2026-11-29T00:00:00Z/2026-11-28T00:00:00Z", "datetime");
     rejects("datetime", "a/b/c", "datetime");
 
