@@ -2,6 +2,7 @@
 #include "ogr_geom.h"
 
 #include <cpl_error.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +138,23 @@ static void capture_note(CPLErr level, CPLErrorNum num, const char *msg) {
     if (note && level >= CE_Warning && !note->message[0]) snprintf(note->message, sizeof note->message, "%s", msg);
 }
 
+/* GEOS's rule for lines, without building one: every line has two distinct positions. */
+static cm_status check_lines(const cm_geom *g, cm_error *err) {
+    for (uint32_t r = 0; r < g->n_runs; r++) {
+        const double *first = g->xy + 2 * g->run_start[r];
+        bool moves = false;
+        for (uint32_t i = g->run_start[r] + 1; i < g->run_start[r + 1] && !moves; i++)
+            moves = g->xy[2 * i] != first[0] || g->xy[2 * i + 1] != first[1];
+        if (!moves)
+            return cm_error_set(err, CM_ERR_INVALID_GEOMETRY, "geometry",
+                                "invalid geometry: line %" PRIu32 " has zero length (all its positions are equal)", r + 1);
+    }
+    return CM_OK;
+}
+
 cm_status cm_ogr_check_valid(const cm_geom *g, cm_error *err) {
-    if (g->type != CM_GEOM_POLYGON && g->type != CM_GEOM_MULTIPOLYGON) return CM_OK; /* points and lines with >= 2 positions are valid */
+    if (g->type == CM_GEOM_LINESTRING || g->type == CM_GEOM_MULTILINESTRING) return check_lines(g, err);
+    if (g->type != CM_GEOM_POLYGON && g->type != CM_GEOM_MULTIPOLYGON) return CM_OK; /* points are valid */
     OGRGeometryH og = cm_ogr_from_geom(g);
     if (!og) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     validity_note note = {{0}};

@@ -118,6 +118,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
         ("POST", "blocked_areas", {}, json.dumps({"type": "Feature", "properties": {"reason": "flood"}, "geometry": {"type": "Polygon", "coordinates": [[[7.4, 43.7], [7.41, 43.7], [7.41, 43.71], [7.4, 43.71]]]}}).encode(), 400, "geometry.coordinates[0]"),
         ("POST", "blocked_areas", {}, json.dumps({"type": "Feature", "properties": {"reason": "flood"}, "geometry": {"type": "Polygon", "coordinates": [[[7.4, 43.7], [7.41, 43.7], [7.4, 43.7]]]}}).encode(), 400, "geometry.coordinates[0]"),
         ("POST", "blocked_areas", {}, json.dumps({"type": "Feature", "properties": {"reason": "flood"}, "geometry": {"type": "Polygon", "coordinates": [[[7.40, 43.70], [7.41, 43.71], [7.41, 43.70], [7.40, 43.71], [7.40, 43.70]]]}}).encode(), 422, "geometry"),
+        ("POST", "closures", {}, json.dumps(dict(closure(), geometry={"type": "LineString", "coordinates": [[7.42, 43.73], [7.42, 43.73]]})).encode(), 422, "geometry"),
         ("POST", "closures", {}, json.dumps(closure(colour="red")).encode(), 400, "properties.colour"),
         ("POST", "closures", {}, json.dumps(closure(reason="aliens")).encode(), 400, "properties.reason"),
         ("POST", "closures", {}, json.dumps(closure(name="x" * 201)).encode(), 400, "properties.name"),
