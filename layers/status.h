@@ -25,6 +25,7 @@
     X(CM_ERR_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body is too large")         \
     X(CM_ERR_URI_TOO_LONG, 414, "uri_too_long", "the request URL is too long")             \
     X(CM_ERR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "unsupported body type") \
+    X(CM_ERR_HEADERS_TOO_LARGE, 431, "headers_too_large", "the request headers are too large") \
     X(CM_ERR_INVALID_GEOMETRY, 422, "invalid_geometry", "the geometry is not valid")       \
     X(CM_ERR_PRECONDITION_REQUIRED, 428, "precondition_required", "If-Match is required")  \
     X(CM_ERR_TOO_MANY_REQUESTS, 429, "too_many_requests", "too many failed attempts")     \

@@ -26,6 +26,7 @@
 #include "../layers/sched_hint.h"
 #include "../layers/utf8.h"
 #include "request.h"
+#include "request_head.h"
 #include "response.h"
 #include "handlers/handlers.h"
 #include "router.h"
@@ -104,15 +105,17 @@ static void log_access(const cm_request *req, int status, const cm_response *r) 
     fprintf(stderr, "%s %s %s %d %zu\n", req->client_ip, req->method, path, status, r->len);
 }
 
-/* What a connection keeps between the calls libmicrohttpd makes for one request: the
- * body as it arrives, and an edit while it waits for the persistence worker. Released in
- * on_completed. */
+/* What a connection keeps between the calls libmicrohttpd makes for one request: the raw
+ * URL's facts, the body as it arrives, and an edit while it waits for the persistence
+ * worker. Created by on_uri, released in on_completed. */
 struct cm_request_state {
     cm_server *srv;
     struct MHD_Connection *conn;
+    cm_raw_url raw_url;
+    bool head_checked;
     cm_buf body;
     bool body_too_large;
-    bool answered;    /* a response is queued already (the early 413) */
+    bool answered;    /* a response is queued already (a refusal of the head) */
     size_t discarded; /* body bytes dropped after the cap */
     bool has_edit;
     bool waiting;
@@ -145,6 +148,19 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
 }
 
+/* Runs when the request line is in, before libmicrohttpd decodes the URL in place; what it
+ * returns is the request's state (*con_cls), so that state exists for every request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+    cm_server *srv = cls;
+    struct cm_request_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->srv = srv;
+    st->conn = conn;
+    cm_raw_url_from(&st->raw_url, uri);
+    cm_buf_init(&st->body, (size_t)srv->cfg->max_body_bytes);
+    return st;
+}
+
 static enum MHD_Result queue_error_now(struct MHD_Connection *conn, cm_server *srv, cm_status status,
                                        const char *field, const char *message) {
     cm_request req;
@@ -162,7 +178,6 @@ static enum MHD_Result queue_error_now(struct MHD_Connection *conn, cm_server *s
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-    (void)version;
     cm_server *srv = cls;
     struct cm_request_state *st = *con_cls;
     static _Thread_local bool hinted; /* libmicrohttpd's threads are its own: tune each on its first request */
@@ -170,44 +185,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         hinted = true;
         cm_sched_prefer_latency();
     }
-    if (!st) {
+    if (!st) return MHD_NO; /* on_uri could not allocate it */
+    if (!st->head_checked) {
         /* First call: headers only. Answering now would make libmicrohttpd close the
-         * connection (losing keep-alive), so only an oversized body is refused here,
-         * before any of it is read. */
-        st = calloc(1, sizeof *st);
-        if (!st) return MHD_NO;
-        st->srv = srv;
-        st->conn = conn;
-        cm_buf_init(&st->body, (size_t)srv->cfg->max_body_bytes);
-        *con_cls = st;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long declared;
-        if (cl && cm_query_parse_long(cl, 0, 1L << 62, &declared) && declared > srv->cfg->max_body_bytes) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
-            st->body_too_large = true;
+         * connection (losing keep-alive), so only a head that must be refused is answered
+         * here, before any of the body is read and before any handler runs. */
+        st->head_checked = true;
+        cm_error err;
+        cm_error_clear(&err);
+        if (cm_request_head_check(conn, method, version, &st->raw_url, srv->cfg, &err) != CM_OK) {
             st->answered = true;
-            return queue_error_now(conn, srv, CM_ERR_PAYLOAD_TOO_LARGE, "body", msg);
+            return queue_error_now(conn, srv, err.status, err.field[0] ? err.field : NULL, err.message);
         }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
         /* A body without Content-Length (chunked) can only be found too large on the way:
          * the rest is discarded unread into memory and the 413 goes out at the end; a
-         * sender that keeps going far past the cap is cut off. */
-        if (!st->body_too_large && !cm_buf_append(&st->body, upload_data, *upload_data_size)) {
+         * sender that keeps going far past the cap is cut off. The body of a refused
+         * request is discarded the same way. */
+        if (!st->answered && !st->body_too_large && !cm_buf_append(&st->body, upload_data, *upload_data_size)) {
             st->body_too_large = true;
             cm_buf_release(&st->body);
         }
-        if (st->body_too_large) {
+        if (st->body_too_large || st->answered) {
             st->discarded += *upload_data_size;
             if (st->discarded > 4 * (size_t)srv->cfg->max_body_bytes) return MHD_NO;
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (st->answered) return MHD_YES; /* the refusal was queued from the head already */
     if (st->body_too_large) {
-        if (st->answered) return MHD_YES; /* the 413 was queued from the headers already */
         char msg[128];
         snprintf(msg, sizeof msg, "the body is larger than %ld bytes", srv->cfg->max_body_bytes);
         st->answered = true;
@@ -226,8 +235,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     cm_response resp;
     cm_response_init(&resp);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
-    size_t url_bytes = strlen(url);
-    for (size_t i = 0; i < req.n_args; i++) url_bytes += strlen(req.args[i].key) + strlen(req.args[i].value) + 2;
     set_base_url(&req);
     req.accepts_gzip = accepts_gzip(&req);
     client_ip(conn, req.client_ip, sizeof req.client_ip);
@@ -240,8 +247,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->waiting = false;
         route = cm_router_match(url, &req, scratch);
         st->finish(&req, &resp, &st->edit);
-    } else if (url_bytes > (size_t)srv->cfg->max_url_bytes || strlen(url) >= sizeof scratch) {
-        cm_response_error(&resp, CM_ERR_URI_TOO_LONG, NULL, "the URL is longer than %ld bytes", srv->cfg->max_url_bytes);
+    } else if (strlen(url) >= sizeof scratch) {
+        cm_response_error(&resp, CM_ERR_URI_TOO_LONG, "path", "the path is longer than %d bytes", MAX_PATH_BYTES - 1);
     } else if (req.too_many_args) {
         cm_response_error(&resp, CM_ERR_BAD_PARAMETER, NULL, "too many query parameters (max %d)", CM_QUERY_MAX_ARGS);
     } else if ((route = cm_router_match(url, &req, scratch)) == NULL) {
@@ -333,9 +340,12 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
-        /* Connections are many (one per live map): keep each one's buffer pool small. It
-         * also bounds the request head, so max_url_bytes above this gets libmicrohttpd's 414. */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 4096, NULL},
+        /* The pool holds the request head and then the response header: sized so that a
+         * head within max_url_bytes and CM_HEAD_FIELD_BYTES always leaves room for the
+         * response (request_head.c refuses one that would not): about 26 KB with the
+         * default max_url_bytes, below libmicrohttpd's own default of 32 KB. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cm_request_head_pool_bytes(srv->cfg->max_url_bytes), NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},

@@ -100,6 +100,9 @@ def main():
             except AssertionError as e:
                 failed += 1
                 print("FAIL flow %s: %s" % (name, e))
+            except Exception as e:  # a flow that breaks (no response, not JSON) fails alone
+                failed += 1
+                print("FAIL flow %s: %s: %s" % (name, type(e).__name__, e))
         rc = srv.stop()
         if rc != 0:
             failed += 1
