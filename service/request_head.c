@@ -7,18 +7,17 @@
  * CM_HEAD_FIELD_BYTES plus room for the response header, and a head that would leave less
  * than that room is refused here, at the first call of the access handler.
  *
- * NUL bytes: libmicrohttpd decodes %00 in the path and the query, and stores header values
- * by strlen, so a NUL silently cuts what handlers see ("1%00" deletes feature 1; "Bearer
- * TOKEN\0junk" authenticates). The path is checked on the raw URI, query parameters with
- * their decoded lengths (a literal NUL in the request line against where its version
- * starts), and header values on the head as libmicrohttpd parsed it in
- * place (see header_values_end_their_lines).
+ * NUL bytes: libmicrohttpd decodes %00 in the path and the query, so a NUL silently cut
+ * what handlers saw ("1%00" deleted feature 1). The path is checked on the raw URI, query
+ * parameters with their decoded lengths. Header values are not checked: libmicrohttpd
+ * 0.9.75 keeps them by strlen, and finding a NUL would mean reading its buffers by their
+ * layout; a value cut at a NUL is a prefix of what the client sent (a token cut so is the
+ * token itself), never another user's data.
  *
  * THREAD SAFETY: pure functions of one connection, run on the thread that owns it. */
 #include "request_head.h"
 
 #include <microhttpd.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -62,41 +61,6 @@ static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_NO;
 }
 
-/* Header values as libmicrohttpd 0.9.75 left them in the raw head [begin, end): each value
- * is followed by its line's terminator (CR LF or LF, overwritten with 1 or 2 NULs), then the
- * next field's name; after the last value, its terminator and the empty line (at most 4).
- * Anything else between a value's end (its strlen) and the next name is a NUL inside the
- * value, or an obsolete line fold, which RFC 9112 also lets a server refuse. A name or
- * value outside the head was copied elsewhere by libmicrohttpd and is not compared. */
-struct header_walk {
-    uintptr_t begin, end;
-    const char *prev_name;
-    uintptr_t prev_value_end;
-    const char *bad_name;
-};
-
-static bool only_terminator(const struct header_walk *w, uintptr_t from, uintptr_t to, size_t max_bytes) {
-    if (from < w->begin || to > w->end || to < from) return true;
-    if (to - from > max_bytes) return false;
-    for (uintptr_t p = from; p < to; p++)
-        if (*(const char *)p != '\0') return false;
-    return true;
-}
-
-static enum MHD_Result header_values_end_their_lines(void *cls, enum MHD_ValueKind kind, const char *key,
-                                                     size_t key_size, const char *value, size_t value_size) {
-    (void)kind;
-    (void)key_size;
-    struct header_walk *w = cls;
-    if (w->prev_name && !only_terminator(w, w->prev_value_end, (uintptr_t)key, 2)) {
-        w->bad_name = w->prev_name;
-        return MHD_NO;
-    }
-    w->prev_name = key;
-    w->prev_value_end = (uintptr_t)(value ? value + value_size : key + key_size);
-    return MHD_YES;
-}
-
 static enum MHD_Result count_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     (void)kind;
     size_t *bytes = cls;
@@ -123,8 +87,7 @@ static cm_status check_content_length(struct MHD_Connection *conn, const cm_conf
     return CM_OK;
 }
 
-cm_status cm_request_head_check(struct MHD_Connection *conn, const char *method, const char *version, const cm_raw_url *raw,
-                                const cm_config *cfg, cm_error *err) {
+cm_status cm_request_head_check(struct MHD_Connection *conn, const cm_raw_url *raw, const cm_config *cfg, cm_error *err) {
     if (raw->bytes > (size_t)cfg->max_url_bytes)
         return cm_error_set(err, CM_ERR_URI_TOO_LONG, NULL, "the URL is longer than %ld bytes", cfg->max_url_bytes);
 
@@ -138,22 +101,11 @@ cm_status cm_request_head_check(struct MHD_Connection *conn, const char *method,
     if (pool_used + RESPONSE_HEAD_RESERVE > cm_request_head_pool_bytes(cfg->max_url_bytes))
         return cm_error_set(err, CM_ERR_HEADERS_TOO_LARGE, "headers", "too many header fields or query parameters");
 
-    /* A literal NUL in the request target ends the string libmicrohttpd gives us early: the
-     * version no longer follows it (their separating space is a NUL too). */
-    if (version && version[0] && (uintptr_t)raw->target + raw->bytes + 1 != (uintptr_t)version)
-        return cm_error_set(err, CM_ERR_BAD_REQUEST, "path", "the request target contains a NUL byte");
     if (raw->path_has_nul) return cm_error_set(err, CM_ERR_BAD_REQUEST, "path", "the path contains a NUL byte (%%00)");
     struct arg_walk aw = {0};
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, find_nul_arg, &aw);
     if (aw.bad_key)
         return cm_error_set(err, CM_ERR_BAD_REQUEST, aw.bad_key, "the %s of query parameter \"%.100s\" contains a NUL byte",
                             aw.in_key ? "name" : "value", aw.bad_key);
-    struct header_walk hw = {.begin = (uintptr_t)method, .end = (uintptr_t)method + head_bytes};
-    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_values_end_their_lines, &hw);
-    if (!hw.bad_name && hw.prev_name && !only_terminator(&hw, hw.prev_value_end, hw.end, 4)) hw.bad_name = hw.prev_name;
-    if (hw.bad_name)
-        return cm_error_set(err, CM_ERR_BAD_REQUEST, hw.bad_name,
-                            "header %.100s contains a NUL byte (or is folded over lines)", hw.bad_name);
-
     return check_content_length(conn, cfg, err);
 }

@@ -34,12 +34,10 @@ void cm_raw_url_from(cm_raw_url *out, const char *uri);
 size_t cm_request_head_pool_bytes(long max_url_bytes);
 
 /* Checks the head of the request on conn (borrowed; call from the access handler's first
- * call, when all headers are in). method and version are the access handler's (method
- * starts the raw head libmicrohttpd parsed in place, version follows the request target). Returns CM_OK, or a 4xx with err naming the URL, header
+ * call, when all headers are in). Returns CM_OK, or a 4xx with err naming the URL, header
  * or query parameter at fault: 414 URL over max_url_bytes, 431 head too large for the
- * connection's memory, 400 NUL byte in the path, a query parameter or a header value,
- * 413 declared body over max_body_bytes (also when too many digits to parse). */
-cm_status cm_request_head_check(struct MHD_Connection *conn, const char *method, const char *version, const cm_raw_url *raw,
-                                const cm_config *cfg, cm_error *err);
+ * connection's memory, 400 NUL byte in the path or a query parameter, 413 declared body
+ * over max_body_bytes (also when too many digits to parse). */
+cm_status cm_request_head_check(struct MHD_Connection *conn, const cm_raw_url *raw, const cm_config *cfg, cm_error *err);
 
 #endif

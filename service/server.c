@@ -178,6 +178,7 @@ static enum MHD_Result queue_error_now(struct MHD_Connection *conn, cm_server *s
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
+    (void)version;
     cm_server *srv = cls;
     struct cm_request_state *st = *con_cls;
     static _Thread_local bool hinted; /* libmicrohttpd's threads are its own: tune each on its first request */
@@ -193,7 +194,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->head_checked = true;
         cm_error err;
         cm_error_clear(&err);
-        if (cm_request_head_check(conn, method, version, &st->raw_url, srv->cfg, &err) != CM_OK) {
+        if (cm_request_head_check(conn, &st->raw_url, srv->cfg, &err) != CM_OK) {
             st->answered = true;
             return queue_error_now(conn, srv, err.status, err.field[0] ? err.field : NULL, err.message);
         }

