@@ -110,7 +110,7 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
     const json_t *limits = json_object_get(root, "limits");
     if ((s = long_of(limits, "default_limit", 100, 1, 1000000, &out->default_limit, err)) != CM_OK) goto out;
     if ((s = long_of(limits, "max_limit", 10000, 1, 10000000, &out->max_limit, err)) != CM_OK) goto out;
-    if ((s = long_of(limits, "max_url_bytes", 8192, 256, 65536, &out->max_url_bytes, err)) != CM_OK) goto out;
+    if ((s = long_of(limits, "max_url_bytes", 2048, 256, 65536, &out->max_url_bytes, err)) != CM_OK) goto out;
     if ((s = long_of(limits, "max_body_bytes", 1 << 20, 1024, 64L << 20, &out->max_body_bytes, err)) != CM_OK) goto out;
     if (out->default_limit > out->max_limit) {
         s = cm_error_set(err, CM_ERR_BAD_CONFIG, "limits", "default_limit must not exceed max_limit");

@@ -3,9 +3,9 @@
  * DESIGN: libmicrohttpd (0.9.75) keeps a request's head in the connection's memory pool
  * and builds the response's header in what is left of that pool. When too little is left,
  * it closes the connection without a response, after the handler ran: a committed write
- * the client never hears about, and retries. So the pool is sized from max_url_bytes and
- * CM_HEAD_FIELD_BYTES plus room for the response header, and a head that would leave less
- * than that room is refused here, at the first call of the access handler.
+ * the client never hears about, and retries. So the pool is sized from max_url_bytes plus
+ * room for header fields and the response header, and a head that would leave less than
+ * that room is refused here, at the first call of the access handler.
  *
  * NUL bytes: libmicrohttpd decodes %00 in the path and the query, so a NUL silently cut
  * what handlers saw ("1%00" deleted feature 1). The path is checked on the raw URI, query
@@ -25,11 +25,12 @@
  * record: 56 bytes rounded up to 16, plus a 16-byte red zone when it is built with
  * ASan poisoning. */
 #define POOL_BYTES_PER_ENTRY 80
-/* Entries (header fields and query parameters) the pool is sized for beyond their bytes. */
-#define POOL_ENTRIES 96
 /* The longest response header we send (status line, Date, CORS, CSP, ETag, Location...)
  * is about 1.3 KB. */
-#define RESPONSE_HEAD_RESERVE 2048
+#define RESPONSE_HEAD_RESERVE 1536
+/* Room in the pool beyond the URL: a browser's header fields (~0.7 KB), the records of
+ * those and of the query parameters, and the response header. */
+#define POOL_BEYOND_URL 3584
 
 void cm_raw_url_from(cm_raw_url *out, const char *uri) {
     out->target = uri;
@@ -40,9 +41,11 @@ void cm_raw_url_from(cm_raw_url *out, const char *uri) {
         out->path_has_nul = uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0';
 }
 
-size_t cm_request_head_pool_bytes(long max_url_bytes) {
-    return (size_t)max_url_bytes + CM_HEAD_FIELD_BYTES + POOL_ENTRIES * POOL_BYTES_PER_ENTRY + RESPONSE_HEAD_RESERVE;
-}
+/* Every connection keeps its pool for as long as it is open, and libmicrohttpd zeroes all of
+ * it for each request: a live-map subscriber's memory is its pool plus ~3.9 KB, against a
+ * target of 10 KB. So the pool is the URL's limit plus what a request needs beyond it,
+ * 5.5 KB with the default max_url_bytes of 2 KB. */
+size_t cm_request_head_pool_bytes(long max_url_bytes) { return (size_t)max_url_bytes + POOL_BEYOND_URL; }
 
 struct arg_walk {
     const char *bad_key; /* the first parameter with a NUL, cut at it */
@@ -93,13 +96,14 @@ cm_status cm_request_head_check(struct MHD_Connection *conn, const cm_raw_url *r
 
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     size_t head_bytes = ci ? ci->header_size : 0;
-    if (head_bytes > raw->bytes + CM_HEAD_FIELD_BYTES)
-        return cm_error_set(err, CM_ERR_HEADERS_TOO_LARGE, "headers", "the header fields are larger than %d bytes",
-                            CM_HEAD_FIELD_BYTES);
     size_t pool_used = head_bytes;
     MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, count_bytes, &pool_used);
-    if (pool_used + RESPONSE_HEAD_RESERVE > cm_request_head_pool_bytes(cfg->max_url_bytes))
-        return cm_error_set(err, CM_ERR_HEADERS_TOO_LARGE, "headers", "too many header fields or query parameters");
+    size_t pool = cm_request_head_pool_bytes(cfg->max_url_bytes);
+    if (pool_used + RESPONSE_HEAD_RESERVE > pool)
+        return cm_error_set(err, CM_ERR_HEADERS_TOO_LARGE, "headers",
+                            "the request's head (%zu bytes with its header fields and parameters) leaves no room for "
+                            "the response in the %zu bytes a connection has; send fewer or shorter header fields",
+                            pool_used, pool);
 
     if (raw->path_has_nul) return cm_error_set(err, CM_ERR_BAD_REQUEST, "path", "the path contains a NUL byte (%%00)");
     struct arg_walk aw = {0};

@@ -14,9 +14,6 @@
 
 struct MHD_Connection;
 
-/* Bytes of header fields (everything after the request line) a request may carry. */
-#define CM_HEAD_FIELD_BYTES 8192
-
 /* What is known of the URL only as the client sent it: libmicrohttpd decodes it in place
  * right after its URI log callback, which fills this. */
 typedef struct cm_raw_url {
@@ -28,9 +25,8 @@ typedef struct cm_raw_url {
 /* Fills out from the raw URI (borrowed: libmicrohttpd's, valid for the request). */
 void cm_raw_url_from(cm_raw_url *out, const char *uri);
 
-/* The per-connection memory (MHD_OPTION_CONNECTION_MEMORY_LIMIT) that holds a request head
- * within max_url_bytes and CM_HEAD_FIELD_BYTES and still leaves room for the response's
- * header. */
+/* The per-connection memory (MHD_OPTION_CONNECTION_MEMORY_LIMIT): a URL of max_url_bytes,
+ * a browser's header fields, and the response's header. */
 size_t cm_request_head_pool_bytes(long max_url_bytes);
 
 /* Checks the head of the request on conn (borrowed; call from the access handler's first

@@ -341,10 +341,9 @@ cm_status cm_server_start(cm_server *srv, const char *host, int port, cm_error *
         {MHD_OPTION_SOCK_ADDR, 0, (void *)sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg->max_streams + 1024, NULL},
-        /* The pool holds the request head and then the response header: sized so that a
-         * head within max_url_bytes and CM_HEAD_FIELD_BYTES always leaves room for the
-         * response (request_head.c refuses one that would not): about 26 KB with the
-         * default max_url_bytes, below libmicrohttpd's own default of 32 KB. */
+        /* The pool holds the request head and then the response header, and every open
+         * connection (one per live map) keeps all of it: sized in request_head.c, which
+         * refuses a head that would leave no room for the response. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cm_request_head_pool_bytes(srv->cfg->max_url_bytes), NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},

@@ -235,8 +235,12 @@ def host_header_cannot_inject_links(srv):
 
 
 def long_url_is_refused(srv):
+    # Over max_url_bytes (2048): our JSON 414. Past what a connection holds at all,
+    # libmicrohttpd answers 414 itself (in HTML) before the server sees the request.
+    status, hdrs, body = srv.request("GET", "/api/collections/services/items?kind=" + "a" * 3000)
+    assert status == 414 and json.loads(body)["code"] == "uri_too_long", "3 KB URL gave %s %r" % (status, body[:200])
     status, hdrs, body = srv.request("GET", "/api/collections/services/items?kind=" + "a" * 9000)
-    assert status == 414 and json.loads(body)["code"] == "uri_too_long", "long URL gave %s %r" % (status, body[:200])
+    assert status == 414, "9 KB URL gave %s %r" % (status, body[:200])
 
 
 _operator = []
@@ -291,10 +295,12 @@ def _count(srv, layer):
 
 
 def large_request_heads_are_answered(srv):
-    # The connection's memory once held 4 KB: 3 KB of headers created the feature and then
-    # closed the connection without a response (the client retried: a duplicate).
+    # The connection's memory once held 4 KB whatever the limits said: 3 KB of headers created
+    # the feature and then closed the connection without a response (the client retried: a
+    # duplicate). Now every head within the limits is answered, and one beyond them is refused
+    # in JSON before anything is written.
     token = operator_token(srv)
-    for pad in (3200, 6000):
+    for pad in (1000, 2500):
         before = _count(srv, "services")
         status, hdrs, doc = srv.send_json("POST", "/api/collections/services/items", token, _service("pad %d" % pad),
                                           headers={"X-Pad": "p" * pad})
@@ -302,17 +308,28 @@ def large_request_heads_are_answered(srv):
             "POST with %d bytes of headers: %s %r" % (pad, status, doc)
         assert hdrs.get("location"), "201 without Location"
         assert _count(srv, "services") == before + 1
-    # A URL close to max_url_bytes (8192) gets a complete answer.
-    status, hdrs, body = srv.request("GET", "/api/collections/services/items?name=" + "a" * 7500)
-    assert status == 200 or (400 <= status < 500 and json.loads(body)["code"]), "7.5 KB URL: %s %r" % (status, body[:200])
-    if status == 200:
-        assert json.loads(body)["numberReturned"] == 0
-    # Headers beyond what the connection holds are refused before the write, in JSON.
-    before = _count(srv, "services")
-    status, _, doc = srv.send_json("POST", "/api/collections/services/items", token, _service("too big"),
-                                   headers={"X-Pad": "p" * 9000})
-    assert status == 431 and doc and doc["code"] == "headers_too_large", "9 KB of headers: %s %r" % (status, doc)
-    assert _count(srv, "services") == before, "a refused request created a feature"
+    # A URL just within max_url_bytes (2048) with a browser's headers gets a complete answer.
+    browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+               "Accept": "application/geo+json,application/json;q=0.9,*/*;q=0.8", "Accept-Language": "ar-JO,ar;q=0.9,en;q=0.8",
+               "Accept-Encoding": "gzip, deflate, br", "Referer": "http://127.0.0.1/", "Cookie": "c=" + "x" * 400}
+    path = "/api/collections/services/items?name="
+    status, hdrs, body = srv.request("GET", path + "a" * (2040 - len(path)), browser)
+    assert status == 200 and json.loads(body)["numberReturned"] == 0, "2 KB URL: %s %r" % (status, body[:200])
+    # A head that would leave no room for the response is refused before the write, in JSON;
+    # one past what a connection holds at all gets libmicrohttpd's own 431 (HTML).
+    # (libmicrohttpd closes that connection at once, so a client still sending its body may
+    # see a reset instead of the 431.)
+    for pad, ours in ((3500, True), (9000, False)):
+        before = _count(srv, "services")
+        try:
+            status, _, doc = srv.send_json("POST", "/api/collections/services/items", token, _service("too big"),
+                                           headers={"X-Pad": "p" * pad})
+        except ConnectionResetError:
+            assert not ours, "%d bytes of headers: connection reset" % pad
+            status, doc = 431, None
+        assert status == 431 and (not ours or (doc and doc["code"] == "headers_too_large")), \
+            "%d bytes of headers: %s %r" % (pad, status, doc)
+        assert _count(srv, "services") == before, "a refused request created a feature"
 
 
 def content_length_is_checked_before_the_body(srv):
