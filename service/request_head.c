@@ -73,7 +73,29 @@ static enum MHD_Result count_bytes(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+struct framing {
+    int content_lengths;
+    bool transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    (void)value;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) f->content_lengths++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) f->transfer_encoding = true;
+    return MHD_YES;
+}
+
 static cm_status check_content_length(struct MHD_Connection *conn, const cm_config *cfg, cm_error *err) {
+    /* Two lengths, or a length beside chunked encoding: a proxy in front may read the body's
+     * end elsewhere than we do (request smuggling). RFC 9112 6.3 lets a server refuse both. */
+    struct framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_lengths > 1 || (f.content_lengths && f.transfer_encoding))
+        return cm_error_set(err, CM_ERR_BAD_REQUEST, "Content-Length",
+                            f.content_lengths > 1 ? "Content-Length is given more than once"
+                                                  : "Content-Length and Transfer-Encoding are both given; send one");
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!cl) return CM_OK;
     size_t digits = strspn(cl, "0123456789");

@@ -343,6 +343,12 @@ def content_length_is_checked_before_the_body(srv):
         assert status == 413 and time.time() - started < 5, "Content-Length %s: %s %r" % (declared, status, body[:200])
         if len(declared) < 20:  # 2^64 and more: libmicrohttpd answers (in HTML) before the server sees it
             assert json.loads(body)["code"] == "payload_too_large", body
+    # Two lengths, or a length beside chunked encoding: a 400 (a proxy could frame it otherwise).
+    for extra in ("Content-Length: 2\r\nContent-Length: 2\r\n", "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n"):
+        before = _count(srv, "services")
+        status, _, body = raw_exchange(srv, (base + extra + "\r\n2\r\n{}\r\n0\r\n\r\n").encode())
+        assert status == 400 and json.loads(body)["field"] == "Content-Length", "%r: %s %r" % (extra, status, body[:200])
+        assert _count(srv, "services") == before
     # Not a number: 400 (libmicrohttpd's own, in HTML, before the server sees the request).
     status, _, body = raw_exchange(srv, (base + "Content-Length: 12abc\r\n\r\n{}").encode())
     assert status == 400, "Content-Length 12abc: %s %r" % (status, body[:200])
