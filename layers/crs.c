@@ -214,8 +214,8 @@ static cm_status transform_geom(cm_crs crs, const cm_geom *g, cm_geom *out, PJ_D
             cm_geom_release(out);
             free(back);
             if (!s->has_area || dir != PJ_INV)
-                return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry",
-                                    "position %" PRIu32 " cannot be transformed from EPSG:%d", i + 1, crs.epsg);
+                return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry", "position %" PRIu32 " cannot be transformed %s EPSG:%d",
+                                    i + 1, dir == PJ_INV ? "from" : "to", crs.epsg);
             return cm_error_set(err, CM_ERR_BAD_GEOMETRY, "geometry",
                                 "position %" PRIu32 " falls outside the area where EPSG:%d is used "
                                 "(lon %.2f..%.2f, lat %.2f..%.2f): check the coordinates and their CRS",

@@ -33,7 +33,6 @@
 #define POOL_BEYOND_URL 3584
 
 void cm_raw_url_from(cm_raw_url *out, const char *uri) {
-    out->target = uri;
     out->bytes = strlen(uri);
     size_t path_len = strcspn(uri, "?");
     out->path_has_nul = false;
@@ -47,55 +46,47 @@ void cm_raw_url_from(cm_raw_url *out, const char *uri) {
  * 5.5 KB with the default max_url_bytes of 2 KB. */
 size_t cm_request_head_pool_bytes(long max_url_bytes) { return (size_t)max_url_bytes + POOL_BEYOND_URL; }
 
-struct arg_walk {
-    const char *bad_key; /* the first parameter with a NUL, cut at it */
-    bool in_key;
-};
-
-static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-                                    const char *value, size_t value_size) {
-    (void)kind;
-    struct arg_walk *w = cls;
-    bool key_nul = strlen(key) != key_size;
-    bool value_nul = value && strlen(value) != value_size;
-    if (!key_nul && !value_nul) return MHD_YES;
-    w->bad_key = key;
-    w->in_key = key_nul;
-    return MHD_NO;
-}
-
-static enum MHD_Result count_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-    (void)kind;
-    size_t *bytes = cls;
-    *bytes += POOL_BYTES_PER_ENTRY;
-    if (kind == MHD_HEADER_KIND && strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0 && value)
-        *bytes += strlen(value) + 1; /* libmicrohttpd parses a copy of it into cookies */
-    return MHD_YES;
-}
-
-struct framing {
+/* One pass over the head's records (libmicrohttpd's header, cookie and query parameter
+ * lists): what they take from the pool, the first query parameter with a NUL (decoded
+ * lengths), and the body's framing headers. */
+struct head_walk {
+    size_t pool_used;
+    const char *nul_key; /* the first parameter with a NUL, cut at it */
+    bool nul_in_key;
     int content_lengths;
     bool transfer_encoding;
 };
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-    (void)kind;
-    (void)value;
-    struct framing *f = cls;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) f->content_lengths++;
-    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) f->transfer_encoding = true;
+static enum MHD_Result walk_record(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                   const char *value, size_t value_size) {
+    struct head_walk *w = cls;
+    w->pool_used += POOL_BYTES_PER_ENTRY;
+    if (kind == MHD_GET_ARGUMENT_KIND) {
+        bool in_key = memchr(key, '\0', key_size) != NULL;
+        if (!w->nul_key && (in_key || (value && memchr(value, '\0', value_size)))) {
+            w->nul_key = key;
+            w->nul_in_key = in_key;
+        }
+    } else if (kind == MHD_HEADER_KIND) {
+        if (key_size == 6 && strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0 && value)
+            w->pool_used += value_size + 1; /* libmicrohttpd parses a copy of it into cookies */
+        else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+            w->content_lengths++;
+        else if (key_size == 17 && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+            w->transfer_encoding = true;
+    }
     return MHD_YES;
 }
 
-static cm_status check_content_length(struct MHD_Connection *conn, const cm_config *cfg, cm_error *err) {
+static cm_status check_content_length(struct MHD_Connection *conn, const struct head_walk *w, const cm_config *cfg,
+                                      cm_error *err) {
     /* Two lengths, or a length beside chunked encoding: a proxy in front may read the body's
      * end elsewhere than we do (request smuggling). RFC 9112 6.3 lets a server refuse both. */
-    struct framing f = {0};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-    if (f.content_lengths > 1 || (f.content_lengths && f.transfer_encoding))
+    if (w->content_lengths > 1 || (w->content_lengths && w->transfer_encoding))
         return cm_error_set(err, CM_ERR_BAD_REQUEST, "Content-Length",
-                            f.content_lengths > 1 ? "Content-Length is given more than once"
-                                                  : "Content-Length and Transfer-Encoding are both given; send one");
+                            w->content_lengths > 1 ? "Content-Length is given more than once"
+                                                   : "Content-Length and Transfer-Encoding are both given; send one");
+    if (!w->content_lengths) return CM_OK;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!cl) return CM_OK;
     size_t digits = strspn(cl, "0123456789");
@@ -117,21 +108,17 @@ cm_status cm_request_head_check(struct MHD_Connection *conn, const cm_raw_url *r
         return cm_error_set(err, CM_ERR_URI_TOO_LONG, NULL, "the URL is longer than %ld bytes", cfg->max_url_bytes);
 
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-    size_t head_bytes = ci ? ci->header_size : 0;
-    size_t pool_used = head_bytes;
-    MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, count_bytes, &pool_used);
+    struct head_walk w = {.pool_used = ci ? ci->header_size : 0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, walk_record, &w);
     size_t pool = cm_request_head_pool_bytes(cfg->max_url_bytes);
-    if (pool_used + RESPONSE_HEAD_RESERVE > pool)
+    if (w.pool_used + RESPONSE_HEAD_RESERVE > pool)
         return cm_error_set(err, CM_ERR_HEADERS_TOO_LARGE, "headers",
                             "the request's head (%zu bytes with its header fields and parameters) leaves no room for "
                             "the response in the %zu bytes a connection has; send fewer or shorter header fields",
-                            pool_used, pool);
-
+                            w.pool_used, pool);
     if (raw->path_has_nul) return cm_error_set(err, CM_ERR_BAD_REQUEST, "path", "the path contains a NUL byte (%%00)");
-    struct arg_walk aw = {0};
-    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, find_nul_arg, &aw);
-    if (aw.bad_key)
-        return cm_error_set(err, CM_ERR_BAD_REQUEST, aw.bad_key, "the %s of query parameter \"%.100s\" contains a NUL byte",
-                            aw.in_key ? "name" : "value", aw.bad_key);
-    return check_content_length(conn, cfg, err);
+    if (w.nul_key)
+        return cm_error_set(err, CM_ERR_BAD_REQUEST, w.nul_key, "the %s of query parameter \"%.100s\" contains a NUL byte",
+                            w.nul_in_key ? "name" : "value", w.nul_key);
+    return check_content_length(conn, &w, cfg, err);
 }

@@ -17,12 +17,11 @@ struct MHD_Connection;
 /* What is known of the URL only as the client sent it: libmicrohttpd decodes it in place
  * right after its URI log callback, which fills this. */
 typedef struct cm_raw_url {
-    const char *target; /* where libmicrohttpd keeps it (decoded later, in place) */
     size_t bytes;       /* as sent, query included, up to a NUL byte */
     bool path_has_nul;  /* "%00" before the query */
 } cm_raw_url;
 
-/* Fills out from the raw URI (borrowed: libmicrohttpd's, valid for the request). */
+/* Fills out from the raw URI (libmicrohttpd's, read before it is decoded in place). */
 void cm_raw_url_from(cm_raw_url *out, const char *uri);
 
 /* The per-connection memory (MHD_OPTION_CONNECTION_MEMORY_LIMIT): a URL of max_url_bytes,
