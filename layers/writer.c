@@ -165,6 +165,38 @@ static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature 
     return action;
 }
 
+static bool same_value(const cm_value *a, const cm_value *b) {
+    if (a->set != b->set) return false;
+    if (!a->set) return true;
+    switch (a->type) {
+    case CM_PROP_STRING: return strcmp(a->u.s, b->u.s) == 0;
+    case CM_PROP_INTEGER: return a->u.i == b->u.i;
+    case CM_PROP_NUMBER: return a->u.d == b->u.d;
+    case CM_PROP_BOOLEAN: return a->u.b == b->u.b;
+    case CM_PROP_DATETIME: return a->u.t_ms == b->u.t_ms;
+    }
+    return false;
+}
+
+static bool same_geom(const cm_geom *a, const cm_geom *b) {
+    if (a->type != b->type || a->n_points != b->n_points || a->n_runs != b->n_runs || a->n_polys != b->n_polys)
+        return false;
+    if (a->n_points && memcmp(a->xy, b->xy, 2 * sizeof(double) * a->n_points) != 0) return false;
+    if (a->n_runs && memcmp(a->run_start, b->run_start, sizeof(uint32_t) * (a->n_runs + 1)) != 0) return false;
+    return !a->n_polys || memcmp(a->poly_start, b->poly_start, sizeof(uint32_t) * (a->n_polys + 1)) == 0;
+}
+
+/* True when stamped values and geom would store what cur holds: every property but the
+ * stamp (created, updated, updated_by, version) equal, the status as time now gives it. */
+static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, const cm_geom *geom, const cm_value *v) {
+    int status = cm_lifecycle_status_prop(def);
+    for (size_t i = 0; i < def->n_props; i++) {
+        if (def->props[i].server_owned && (int)i != status) continue;
+        if (!same_value(&v[i], &cur->values[i])) return false;
+    }
+    return same_geom(geom, &cur->geom);
+}
+
 static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
                            const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
                            int64_t now, cm_error *err) {
@@ -277,6 +309,14 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         e->values = NULL;
     }
     const char *action = stamp(def, values, cur, e->actor, now);
+    if (e->kind == CM_EDIT_PATCH && changes_nothing(def, cur, &geom, values)) {
+        /* {} or values it has already: no version, no audit record, no event. */
+        cm_geom_release(&geom);
+        cm_values_free(values, def->n_props);
+        e->unchanged = true;
+        e->result = cm_feature_ref(cur);
+        return CM_OK;
+    }
     int64_t id = e->kind == CM_EDIT_CREATE ? w->next_id[t->layer_index]++ : e->id;
     cm_feature *f;
     cm_status s = cm_feature_create(def, id, &geom, values, &f);
@@ -448,7 +488,8 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
-            if (e->kind != CM_EDIT_AUDIT_READ && e->err.status == CM_OK && k < b.n_audit) e->seq = b.audit[k++].seq;
+            if (e->kind != CM_EDIT_AUDIT_READ && e->err.status == CM_OK && !e->unchanged && k < b.n_audit)
+                e->seq = b.audit[k++].seq;
         batch_discard(w, &b, true);
     }
     for (cm_edit *e = edits; e;) {

@@ -47,6 +47,7 @@ struct cm_edit {
     /* Results, valid in done(). */
     cm_error err;        /* err.status == CM_OK on success */
     cm_feature *result;  /* reference to the stored feature (NULL for delete); released by the owner */
+    bool unchanged;      /* a patch that changed nothing: result is the feature as it was, no seq */
     int64_t seq;         /* the change's sequence number */
     json_t *audit;       /* audit read: array of records (owned by the edit's owner) */
     cm_edit_done done;

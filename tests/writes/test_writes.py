@@ -298,6 +298,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     crs_axis_order_and_ranges(srv, op)
     error_bodies_are_utf8(srv, op)
     no_markup_in_audit(srv, op, admin)
+    patches_that_change_nothing(srv, op, admin)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -450,6 +451,23 @@ def no_markup_in_audit(srv, op, admin):
     doc = json.loads(raw)
     check(s2 == 200 and b"<" not in raw and b">" not in raw and b"&" not in raw and
           doc["records"][0]["after"]["properties"]["name"] == name, "the audit log escapes markup", raw[:300])
+
+
+def patches_that_change_nothing(srv, op, admin):
+    """A merge patch that leaves the feature as it is ({} or values it already has) answers 200 with
+    the feature, and makes no version, no audit record and no change to the layer."""
+    s, h, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.4211, 43.7311]},
+                                                          "properties": {"kind": "shelter", "name": "Idle shelter", "capacity": 40}})
+    fid, tag = b["id"], h["etag"]
+    path = ITEMS % "services" + "/%d" % fid
+    audit = lambda: srv.get_json("/api/audit?collection=services&feature=%d" % fid, {"Authorization": "Bearer " + admin})[2]["records"]
+    state, records = store_state(srv), len(audit())
+    for patch in ({}, {"properties": {"name": "Idle shelter", "capacity": 40}}, {"geometry": {"type": "Point", "coordinates": [7.4211, 43.7311]}}):
+        s, h2, b2 = srv.send_json("PATCH", path, op, patch, content_type="application/merge-patch+json", headers={"If-Match": tag})
+        check(s == 200 and h2.get("etag") == tag and b2["properties"]["version"] == 1, "a patch that changes nothing keeps the version: %s" % patch, (s, b2))
+    check(store_state(srv) == state and len(audit()) == records, "and leaves no audit record and no new layer version")
+    s, h3, b3 = srv.send_json("PATCH", path, op, {"properties": {"capacity": 41}}, content_type="application/merge-patch+json", headers={"If-Match": tag})
+    check(s == 200 and b3["properties"]["version"] == 2 and len(audit()) == records + 1, "a patch that changes a value makes version 2", b3)
 
 
 def feature_history_pages(srv, op, admin):
