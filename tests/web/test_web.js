@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* The residents' map and the operators' console in a real browser (Debian's chromium driven
  * by playwright-core) against the real server with the demo data: feature counts per layer,
- * live updates from a drawn closure, lifting, a 412 conflict, Arabic and right-to-left,
+ * live updates from a drawn closure, lifting, a 412 conflict, saving a gzipped (1 KB+) feature, Arabic and right-to-left,
  * keyboard access to the list, operator text rendered as text, the CSP, and screenshots.
  *
  * usage: node test_web.js BINARY SOURCE_DIR [ARTIFACT_DIR]
@@ -183,6 +183,25 @@ async function main() {
     await op.waitForFunction(() => document.querySelectorAll('#history li').length >= 3, null, { timeout: 5000 }).catch(() => {});
     const history = await op.locator('#history li').count();
     check(history >= 3, 'the feature\'s recent audit entries are visible in the console (' + history + ')');
+
+    // --- a feature of 1 KB or more saves: its responses go out gzipped, and their ETag carries -gz ---
+    const big = await api(srv.url + '/api/collections/closures/items', 'POST', token, { type: 'Feature',
+      geometry: { type: 'LineString', coordinates: [[7.4195, 43.7345], [7.4205, 43.7352]] },
+      properties: { reason: 'flood', name: 'Long closure', description_en: 'Water over the road. '.repeat(60) } });
+    check(big.status === 201, 'a closure with a 1.2 KB description is created');
+    await op.evaluate((id) => { location.hash = 'edit=closures/' + id; }, big.body.id);
+    await op.waitForFunction((id) => document.getElementById('panel-title').textContent.includes('#' + id), big.body.id, { timeout: 5000 });
+    await op.fill('#f-name', 'Long closure (renamed)');
+    await op.click('#save');
+    let bigName = null;
+    for (let i = 0; i < 50 && bigName !== 'Long closure (renamed)'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      bigName = (await api(srv.url + '/api/collections/closures/items/' + big.body.id, 'GET')).body.properties.name;
+    }
+    check(bigName === 'Long closure (renamed)' && await op.evaluate(() => document.getElementById('conflict').hidden),
+      'the console saves a feature whose responses are gzipped (no 412)', bigName);
+    await op.evaluate((id) => { location.hash = 'edit=closures/' + id; }, created.id);
+    await op.waitForFunction((id) => document.getElementById('panel-title').textContent.includes('#' + id), created.id, { timeout: 5000 });
 
     // --- lifting removes it from the residents' page ---
     const n1 = (await counts(page)).closures;
