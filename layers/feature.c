@@ -21,6 +21,19 @@ uint64_t cm_hash_fnv1a(const void *data, size_t n, uint64_t seed) {
     return h;
 }
 
+bool cm_value_equal(const cm_value *a, const cm_value *b) {
+    if (a->set != b->set) return false;
+    if (!a->set) return true;
+    switch (a->type) {
+    case CM_PROP_STRING: return strcmp(a->u.s, b->u.s) == 0;
+    case CM_PROP_INTEGER: return a->u.i == b->u.i;
+    case CM_PROP_NUMBER: return a->u.d == b->u.d;
+    case CM_PROP_BOOLEAN: return a->u.b == b->u.b;
+    case CM_PROP_DATETIME: return a->u.t_ms == b->u.t_ms;
+    }
+    return false;
+}
+
 void cm_values_free(cm_value *values, size_t n) {
     if (!values) return;
     for (size_t i = 0; i < n; i++)

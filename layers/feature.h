@@ -54,6 +54,8 @@ void cm_feature_unref(cm_feature *f);
 
 /* Frees the strings of n values and the array. Accepts NULL. */
 void cm_values_free(cm_value *values, size_t n);
+/* Both null, or both set to the same value (a and b of one property, so of one type). */
+bool cm_value_equal(const cm_value *a, const cm_value *b);
 /* Allocates n null values typed after def's properties. Returns new or NULL. */
 cm_value *cm_values_create(const cm_layer_def *def);
 

@@ -12,25 +12,13 @@ bool cm_filter_is_empty(const cm_filter *f) {
     return f->n_boxes == 0 && !f->has_time && f->n_eq == 0;
 }
 
-static bool value_equals(const cm_value *a, const cm_value *b) {
-    if (!a->set) return false;
-    switch (a->type) {
-    case CM_PROP_STRING: return strcmp(a->u.s, b->u.s) == 0;
-    case CM_PROP_INTEGER: return a->u.i == b->u.i;
-    case CM_PROP_NUMBER: return a->u.d == b->u.d;
-    case CM_PROP_BOOLEAN: return a->u.b == b->u.b;
-    case CM_PROP_DATETIME: return a->u.t_ms == b->u.t_ms;
-    }
-    return false;
-}
-
 /* The attribute and time tests of a filter. */
 static bool matches_attributes(const cm_snapshot *s, const cm_feature *feat, const cm_filter *f) {
     if (f->has_time && s->def->time_start >= 0) {
         if (feat->t_end_ms < f->t_start_ms || feat->t_start_ms > f->t_end_ms) return false;
     }
     for (int i = 0; i < f->n_eq; i++)
-        if (!value_equals(&feat->values[f->eq[i].prop], &f->eq[i].value)) return false;
+        if (!cm_value_equal(&feat->values[f->eq[i].prop], &f->eq[i].value)) return false;
     return true;
 }
 

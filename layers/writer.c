@@ -165,19 +165,6 @@ static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature 
     return action;
 }
 
-static bool same_value(const cm_value *a, const cm_value *b) {
-    if (a->set != b->set) return false;
-    if (!a->set) return true;
-    switch (a->type) {
-    case CM_PROP_STRING: return strcmp(a->u.s, b->u.s) == 0;
-    case CM_PROP_INTEGER: return a->u.i == b->u.i;
-    case CM_PROP_NUMBER: return a->u.d == b->u.d;
-    case CM_PROP_BOOLEAN: return a->u.b == b->u.b;
-    case CM_PROP_DATETIME: return a->u.t_ms == b->u.t_ms;
-    }
-    return false;
-}
-
 static bool same_geom(const cm_geom *a, const cm_geom *b) {
     if (a->type != b->type || a->n_points != b->n_points || a->n_runs != b->n_runs || a->n_polys != b->n_polys)
         return false;
@@ -192,7 +179,7 @@ static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, cons
     int status = cm_lifecycle_status_prop(def);
     for (size_t i = 0; i < def->n_props; i++) {
         if (def->props[i].server_owned && (int)i != status) continue;
-        if (!same_value(&v[i], &cur->values[i])) return false;
+        if (!cm_value_equal(&v[i], &cur->values[i])) return false;
     }
     return same_geom(geom, &cur->geom);
 }
