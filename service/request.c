@@ -1,5 +1,5 @@
-/* request.c — request accessors for handlers: headers and the query string re-encoded
- * for links. */
+/* request.c — request accessors for handlers: headers, entity-tag lists, and the query
+ * string re-encoded for links. */
 #include "request.h"
 
 #include <microhttpd.h>
@@ -7,6 +7,30 @@
 
 const char *cm_request_header(const cm_request *req, const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+cm_etag_token cm_etag_list_next(cm_etag_list *l, const char **tag, size_t *len) {
+    const char *p = l->p;
+    bool comma = false;
+    for (;; p++) {
+        if (*p == ',') comma = true;
+        else if (*p != ' ' && *p != '\t') break;
+    }
+    l->p = p;
+    if (!*p) return CM_ETAG_END;
+    if (l->started && !comma) return CM_ETAG_MALFORMED;
+    l->started = true;
+    if (*p == '*') {
+        l->p = p + 1;
+        return CM_ETAG_STAR;
+    }
+    if (p[0] == 'W' && p[1] == '/') p += 2;
+    const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+    if (!end) return CM_ETAG_MALFORMED;
+    *tag = p + 1;
+    *len = (size_t)(end - p - 1);
+    l->p = end + 1;
+    return CM_ETAG_TAG;
 }
 
 static bool unreserved(unsigned char c) {

@@ -41,6 +41,16 @@ cm_edit *cm_request_edit(cm_request *req);
 
 /* Header value (borrowed for the request's lifetime) or NULL. */
 const char *cm_request_header(const cm_request *req, const char *name);
+/* Reads an entity-tag list (If-Match, If-None-Match; RFC 9110 8.8.3): set p to the
+ * header's value and call cm_etag_list_next until it returns END or MALFORMED. A tag comes
+ * without W/ and without its quotes (*tag, *len, borrowed from the header); tags must be
+ * separated by commas, and empty list elements are skipped. */
+typedef struct cm_etag_list {
+    const char *p;
+    bool started;
+} cm_etag_list;
+typedef enum { CM_ETAG_END, CM_ETAG_TAG, CM_ETAG_STAR, CM_ETAG_MALFORMED } cm_etag_token;
+cm_etag_token cm_etag_list_next(cm_etag_list *l, const char **tag, size_t *len);
 /* Appends the request's query string, re-encoded, to b, with `offset` replaced by
  * new_offset when it is >= 0. Writes nothing when there are no parameters. */
 void cm_request_write_query(const cm_request *req, cm_buf *b, long new_offset);

@@ -54,6 +54,7 @@ struct head_walk {
     const char *nul_key; /* the first parameter with a NUL, cut at it */
     bool nul_in_key;
     int content_lengths;
+    const char *content_length; /* the first one's value */
     bool transfer_encoding;
 };
 
@@ -70,24 +71,22 @@ static enum MHD_Result walk_record(void *cls, enum MHD_ValueKind kind, const cha
     } else if (kind == MHD_HEADER_KIND) {
         if (key_size == 6 && strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0 && value)
             w->pool_used += value_size + 1; /* libmicrohttpd parses a copy of it into cookies */
-        else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-            w->content_lengths++;
+        else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 && !w->content_lengths++)
+            w->content_length = value;
         else if (key_size == 17 && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
             w->transfer_encoding = true;
     }
     return MHD_YES;
 }
 
-static cm_status check_content_length(struct MHD_Connection *conn, const struct head_walk *w, const cm_config *cfg,
-                                      cm_error *err) {
+static cm_status check_content_length(const struct head_walk *w, const cm_config *cfg, cm_error *err) {
     /* Two lengths, or a length beside chunked encoding: a proxy in front may read the body's
      * end elsewhere than we do (request smuggling). RFC 9112 6.3 lets a server refuse both. */
     if (w->content_lengths > 1 || (w->content_lengths && w->transfer_encoding))
         return cm_error_set(err, CM_ERR_BAD_REQUEST, "Content-Length",
                             w->content_lengths > 1 ? "Content-Length is given more than once"
                                                    : "Content-Length and Transfer-Encoding are both given; send one");
-    if (!w->content_lengths) return CM_OK;
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl = w->content_length;
     if (!cl) return CM_OK;
     size_t digits = strspn(cl, "0123456789");
     /* libmicrohttpd refuses a non-number (400) and one over 2^64 (413) itself, in HTML. */
@@ -120,5 +119,5 @@ cm_status cm_request_head_check(struct MHD_Connection *conn, const cm_raw_url *r
     if (w.nul_key)
         return cm_error_set(err, CM_ERR_BAD_REQUEST, w.nul_key, "the %s of query parameter \"%.100s\" contains a NUL byte",
                             w.nul_in_key ? "name" : "value", w.nul_key);
-    return check_content_length(conn, &w, cfg, err);
+    return check_content_length(&w, cfg, err);
 }

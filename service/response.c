@@ -85,19 +85,14 @@ bool cm_response_not_modified(const cm_request *req, const char *etag) {
     const char *inm = cm_request_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (!inm || !etag[0]) return false;
     size_t n = strlen(etag);
-    const char *p = inm;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        if (*p == '*') return true;
-        if (p[0] == 'W' && p[1] == '/') p += 2; /* weak comparison, RFC 9110 13.1.2 */
-        if (*p != '"') break;
-        p++;
-        const char *q = strchr(p, '"');
-        if (!q) break;
-        size_t len = (size_t)(q - p);
+    cm_etag_list l = {inm, false};
+    const char *tag;
+    size_t len;
+    /* Weak comparison (RFC 9110 13.1.2): W/ does not matter. */
+    for (cm_etag_token t; (t = cm_etag_list_next(&l, &tag, &len)) != CM_ETAG_END && t != CM_ETAG_MALFORMED;) {
+        if (t == CM_ETAG_STAR) return true;
         /* The gzip twin carries the same tag plus "-gz". */
-        if ((len == n || (len == n + 3 && memcmp(p + n, "-gz", 3) == 0)) && memcmp(p, etag, n) == 0) return true;
-        p = q + 1;
+        if ((len == n || (len == n + 3 && memcmp(tag + n, "-gz", 3) == 0)) && memcmp(tag, etag, n) == 0) return true;
     }
     return false;
 }

@@ -114,33 +114,18 @@ static bool our_version_tag(const char *tag, size_t len, uint64_t *hash) {
     return true;
 }
 
-/* One entity tag of an If-Match list at *p (RFC 9110 8.8.3): W/"..." or "...". Sets
- * *ours when it names one of our feature versions; false on a syntax error. */
-static bool next_entity_tag(const char **p, bool *ours, uint64_t *hash) {
-    const char *s = *p;
-    if (s[0] == 'W' && s[1] == '/') s += 2;
-    if (*s != '"') return false;
-    const char *end = strchr(s + 1, '"');
-    if (!end) return false;
-    *ours = our_version_tag(s + 1, (size_t)(end - s - 1), hash);
-    *p = end + 1;
-    return true;
-}
-
 /* If-Match: a list of entity tags, or "*". The edit applies only to a version whose tag
  * is listed; tags we never issued match nothing, so the edit fails with 412 rather than
  * being applied blindly. A layer that requires If-Match takes no "*": the point of
  * requiring it is that no change overwrites one the operator has not seen. */
 static bool if_match(cm_request *req, cm_response *resp, const cm_layer *layer, cm_edit *e) {
     const char *h = cm_request_header(req, MHD_HTTP_HEADER_IF_MATCH);
-    const char *p = h;
-    while (p && (*p == ' ' || *p == '\t')) p++;
-    if (p && *p == '*') {
-        p++;
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p) goto malformed;
-    }
-    if (!p || *p == '\0') { /* none, or "*" */
+    cm_etag_list l = {h ? h : "", false};
+    const char *tag;
+    size_t len;
+    cm_etag_token t = cm_etag_list_next(&l, &tag, &len);
+    if (t == CM_ETAG_STAR && cm_etag_list_next(&l, &tag, &len) != CM_ETAG_END) goto malformed;
+    if (t == CM_ETAG_END || t == CM_ETAG_STAR) {
         if (layer->def->require_if_match) {
             cm_response_error(resp, CM_ERR_PRECONDITION_REQUIRED, "If-Match",
                               "%s requires If-Match with the feature's ETag (not *), so no change overwrites "
@@ -152,23 +137,17 @@ static bool if_match(cm_request *req, cm_response *resp, const cm_layer *layer, 
     }
     e->has_if_match = true;
     e->n_if_match = 0;
-    for (;;) {
-        bool ours;
+    for (; t == CM_ETAG_TAG; t = cm_etag_list_next(&l, &tag, &len)) {
         uint64_t hash;
-        if (!next_entity_tag(&p, &ours, &hash)) goto malformed;
-        if (ours) {
-            if (e->n_if_match == CM_IF_MATCH_MAX) {
-                cm_response_error(resp, CM_ERR_BAD_PARAMETER, "If-Match", "If-Match lists more than %d of our ETags",
-                                  CM_IF_MATCH_MAX);
-                return false;
-            }
-            e->if_match[e->n_if_match++] = hash;
+        if (!our_version_tag(tag, len, &hash)) continue;
+        if (e->n_if_match == CM_IF_MATCH_MAX) {
+            cm_response_error(resp, CM_ERR_BAD_PARAMETER, "If-Match", "If-Match lists more than %d of our ETags",
+                              CM_IF_MATCH_MAX);
+            return false;
         }
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) return true;
-        if (*p++ != ',') goto malformed;
-        while (*p == ' ' || *p == '\t') p++;
+        e->if_match[e->n_if_match++] = hash;
     }
+    if (t == CM_ETAG_END) return true;
 malformed:
     cm_response_error(resp, CM_ERR_BAD_PARAMETER, "If-Match",
                       "If-Match must be * or a comma-separated list of ETags such as \"f0123456789abcdef\"");
