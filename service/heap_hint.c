@@ -30,6 +30,20 @@ static bool huge_pages_available(void) {
     return ok;
 }
 
+/* Runs this program again, from the file it was started from where that still exists:
+ * the kernel names a process after the file it executes, and /proc/self/exe would rename
+ * the server "exe" in ps, top and /proc/PID/comm, where tools that stop it by name (the
+ * benchmark scripts, an operator's pkill) would no longer find it. Returns on failure. */
+static void exec_self(char **argv) {
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = '\0';
+        if (!strstr(path, " (deleted)") && access(path, X_OK) == 0) execv(path, argv);
+    }
+    execv("/proc/self/exe", argv);
+}
+
 void cm_heap_use_huge_pages(char **argv) {
     const char *tunables = getenv("GLIBC_TUNABLES");
     if (tunables && strstr(tunables, HUGETLB_TUNABLE)) return; /* decided already, or this is the re-exec */
@@ -47,7 +61,7 @@ void cm_heap_use_huge_pages(char **argv) {
     snprintf(value, n, "%s%s" HUGETLB_TUNABLE "=1", previous ? previous : "", previous ? ":" : "");
     if (setenv("GLIBC_TUNABLES", value, 1) == 0) {
         fflush(NULL);
-        execv("/proc/self/exe", argv);
+        exec_self(argv);
         /* Still here: the exec failed; run as we are, with the environment as it was. */
         if (previous) setenv("GLIBC_TUNABLES", previous, 1);
         else unsetenv("GLIBC_TUNABLES");

@@ -70,6 +70,9 @@ def main():
         check(hugetlb == thp,
               "serve runs with glibc.malloc.hugetlb=1 exactly when transparent huge pages are available",
               "thp %s, environ %s" % (thp, [e for e in env if e.startswith("GLIBC")]))
+        with open("/proc/%d/comm" % srv.proc.pid) as f:
+            comm = f.read().strip()
+        check(comm == os.path.basename(binary)[:15], "after the re-exec the process keeps its name (tools stop it by name)", comm)
         closure = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[7.42, 43.73], [7.421, 43.731]]},
                    "properties": {"reason": "works"}}
         s, _, _ = srv.send_json("POST", "/api/collections/closures/items", tok, closure)
