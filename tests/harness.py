@@ -3,15 +3,22 @@
 Used by the API, GDAL-client and (later) browser tests. Everything lives in a temporary
 directory that is removed afterwards; the server is stopped with SIGTERM and must exit 0.
 """
+import faulthandler
 import gzip
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import urllib.parse
+
+# A hung test prints where every thread of it was, then exits, before ctest's timeout kills it
+# without a word (tests/CMakeLists.txt sets this a minute short of each test's timeout).
+if os.environ.get("CM_TEST_WATCHDOG_S"):
+    faulthandler.dump_traceback_later(float(os.environ["CM_TEST_WATCHDOG_S"]), exit=True)
 
 
 class Checks:
@@ -168,7 +175,9 @@ class Server:
             [self.binary, "serve", "--config", self.config, "--store", self.store,
              "--listen", "127.0.0.1:0"] + self.extra_args,
             stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline().strip()
+        # The first line says where it listens; a server that neither says it nor exits is a failure.
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        line = self.proc.stdout.readline().strip() if ready else "(nothing within 120 s)"
         if not (line.startswith("listening on http://") or line.startswith("listening on https://")):
             self.stop()
             raise RuntimeError("server did not start: %r; log:\n%s" % (line, self.read_log()))
