@@ -62,11 +62,6 @@ cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err
 cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err);
 /* The last record's sequence number and hash (0 and the genesis hash when empty). */
 cm_status cm_persist_audit_last(cm_persist *p, int64_t *seq, char hash[2 * CM_SHA256_LEN + 1], cm_error *err);
-/* The sequence numbers of the records of def's layer (of one feature when feature_id >= 0)
- * beyond `from`: above it, oldest first, when forward; below it, newest first, otherwise. At
- * most max of them, into seqs; an index seek, however long the log. */
-cm_status cm_persist_audit_seqs(cm_persist *p, const cm_layer_def *def, int64_t feature_id, int64_t from, bool forward,
-                                int64_t *seqs, size_t max, size_t *n, cm_error *err);
 /* The largest feature id the audit log records for a layer (0 when none). */
 int64_t cm_persist_audit_max_feature_id(cm_persist *p, const cm_layer_def *def);
 /* Reads the record with this sequence number into caller-owned rec; CM_ERR_NOT_FOUND past the end. */

@@ -216,26 +216,6 @@ cm_status cm_persist_token_revoke(cm_persist *p, const char *name, cm_error *err
     return OGR_L_DeleteFeature(lyr, fid) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, TOKENS_TABLE);
 }
 
-cm_status cm_persist_audit_seqs(cm_persist *p, const cm_layer_def *def, int64_t feature_id, int64_t from, bool forward,
-                                int64_t *seqs, size_t max, size_t *n, cm_error *err) {
-    *n = 0;
-    /* def->id is a checked identifier ([a-z0-9_]) from the configuration; the rest are numbers. */
-    char feature[48] = "";
-    if (feature_id >= 0) snprintf(feature, sizeof feature, " AND feature_id = %lld", (long long)feature_id);
-    char sql[300];
-    snprintf(sql, sizeof sql, "SELECT seq FROM " AUDIT_TABLE " WHERE layer = '%s'%s AND seq %s %lld ORDER BY seq %s LIMIT %zu",
-             def->id, feature, forward ? ">" : "<", (long long)from, forward ? "ASC" : "DESC", max);
-    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
-    if (!res) return cm_persist_gdal_error(err, AUDIT_TABLE);
-    OGRFeatureH f;
-    while (*n < max && (f = OGR_L_GetNextFeature(res)) != NULL) {
-        seqs[(*n)++] = OGR_F_GetFID(f); /* the primary key comes back as the FID */
-        OGR_F_Destroy(f);
-    }
-    GDALDatasetReleaseResultSet(p->ds, res);
-    return CM_OK;
-}
-
 int64_t cm_persist_audit_max_feature_id(cm_persist *p, const cm_layer_def *def) {
     /* def->id is a checked identifier ([a-z0-9_]) from the configuration, never request input. */
     char sql[200];

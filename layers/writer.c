@@ -37,7 +37,6 @@
 #include "validate.h"
 
 #define TOKEN_RELOAD_MS 2000
-#define AUDIT_READ_MAX 500
 
 struct cm_writer {
     cm_persist *persist;
@@ -324,101 +323,6 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     return CM_OK;
 }
 
-/* ---- audit reads ---- */
-
-/* Records looked at per request when the whole log is walked: a bound on how long the walk
- * holds the persistence worker, for a log with holes (every record matches, so a page is
- * normally done after `limit` of them). */
-#define AUDIT_SCAN_MAX 20000
-
-static void append_record(json_t *records, const cm_audit_record *r) {
-    json_t *before = r->before ? json_loads(r->before, 0, NULL) : json_null();
-    json_t *after = r->after ? json_loads(r->after, 0, NULL) : json_null();
-    char when[40];
-    cm_datetime_format(r->time_ms, when);
-    json_array_append_new(records, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq",
-                                             (json_int_t)r->seq, "time", when, "actor", r->actor ? r->actor : "", "role",
-                                             r->role ? r->role : "", "action", r->action ? r->action : "", "layer",
-                                             r->layer ? r->layer : "", "feature_id", (json_int_t)r->feature_id, "before",
-                                             before ? before : json_null(), "after", after ? after : json_null(),
-                                             "prev_hash", r->prev_hash, "hash", r->hash));
-}
-
-static int cmp_seq_desc(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x < y) - (x > y);
-}
-
-/* The sequence numbers a filtered read asks for, from `from` on, through the log's indexes:
- * one layer's records (one feature's, backwards, when e->id is set), or one feature id's in
- * every layer, merged newest first. At most max, into seqs; *n says how many. */
-static cm_status indexed_seqs(cm_writer *w, cm_edit *e, int64_t from, int64_t *seqs, size_t max, size_t *n,
-                              cm_error *err) {
-    bool forward = e->audit_forward;
-    int64_t beyond = forward ? from - 1 : from + 1;
-    if (e->layer) return cm_persist_audit_seqs(w->persist, e->layer->def, e->id, beyond, forward, seqs, max, n, err);
-    /* One feature id in every layer: a history, so backwards (forward reads are a layer's). */
-    size_t cap = w->store->n * max, got = 0;
-    int64_t *all = malloc((cap ? cap : 1) * sizeof *all);
-    if (!all) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    cm_status s = CM_OK;
-    for (size_t i = 0; s == CM_OK && i < w->store->n; i++) {
-        size_t k = 0;
-        s = cm_persist_audit_seqs(w->persist, w->store->layers[i].def, e->id, beyond, false, all + got, max, &k, err);
-        got += k;
-    }
-    qsort(all, got, sizeof *all, cmp_seq_desc);
-    *n = got < max ? got : max;
-    memcpy(seqs, all, *n * sizeof *seqs);
-    free(all);
-    return s;
-}
-
-/* A filtered read (a layer, or a feature going back): one more than the page is asked for,
- * to know whether a next page exists. */
-static void read_indexed(cm_writer *w, cm_edit *e, int64_t from, int limit) {
-    int64_t seqs[AUDIT_READ_MAX + 1];
-    size_t n = 0;
-    cm_error err;
-    if (indexed_seqs(w, e, from, seqs, (size_t)limit + 1, &n, &err) != CM_OK) {
-        /* Not "no records": a change feed would take that as caught up and skip what it missed. */
-        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the audit log could not be read (%s); retry", err.message);
-        return;
-    }
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-        cm_audit_record r;
-        if (cm_persist_audit_get(w->persist, seqs[i], &r, &err) != CM_OK) continue;
-        append_record(e->audit, &r);
-        cm_audit_record_release(&r);
-    }
-    bool more = n > (size_t)limit;
-    if (e->audit_forward) e->audit_after = more ? seqs[limit - 1] : w->last_seq; /* looked at up to here */
-    else e->audit_before = more ? seqs[limit - 1] - 1 : 0;                      /* where the next page starts (0: none) */
-}
-
-static void read_audit(cm_writer *w, cm_edit *e) {
-    e->audit = json_array();
-    int limit = e->audit_limit > 0 && e->audit_limit <= AUDIT_READ_MAX ? e->audit_limit : 100;
-    bool forward = e->audit_forward;
-    int64_t seq = forward ? e->audit_after + 1
-                          : (e->audit_before > 0 && e->audit_before <= w->last_seq + 1 ? e->audit_before - 1 : w->last_seq);
-    if (e->layer || e->id >= 0) {
-        read_indexed(w, e, seq, limit);
-        return;
-    }
-    /* The whole log: every record is on the page, so the walk stops after `limit` of them. */
-    for (int scanned = 0; seq > 0 && seq <= w->last_seq && (int)json_array_size(e->audit) < limit && scanned < AUDIT_SCAN_MAX;
-         seq += forward ? 1 : -1, scanned++) {
-        cm_audit_record r;
-        cm_error err;
-        if (cm_persist_audit_get(w->persist, seq, &r, &err) != CM_OK) continue;
-        append_record(e->audit, &r);
-        cm_audit_record_release(&r);
-    }
-    if (forward) e->audit_after = seq - 1; /* the last record looked at */
-    else e->audit_before = seq;           /* where the next page starts (0: none) */
-}
-
 /* ---- batches ---- */
 
 /* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
@@ -437,17 +341,14 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     memcpy(hash0, w->last_hash, sizeof hash0);
     cm_error err;
     cm_error_clear(&err);
-    bool writes = false;
-    for (cm_edit *e = edits; e; e = e->next) writes |= e->kind != CM_EDIT_AUDIT_READ;
-    cm_status s = writes ? cm_persist_begin(w->persist, &err) : CM_OK;
-    bool began = writes && s == CM_OK;
+    cm_status s = cm_persist_begin(w->persist, &err);
+    bool began = s == CM_OK;
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
-        if (e->kind == CM_EDIT_AUDIT_READ) continue;
         s = apply_edit(w, &b, e, now);
         if (s != CM_OK) err = e->err;
     }
-    if (writes && s == CM_OK) s = cm_persist_commit(w->persist, &err);
+    if (s == CM_OK) s = cm_persist_commit(w->persist, &err);
     if (s != CM_OK) {
         if (began) cm_persist_rollback(w->persist);
         fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
@@ -455,7 +356,6 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         memcpy(w->last_hash, hash0, sizeof hash0);
         batch_discard(w, &b, false);
         for (cm_edit *e = edits; e; e = e->next) {
-            if (e->kind == CM_EDIT_AUDIT_READ) continue;
             cm_feature_unref(e->result);
             e->result = NULL;
             cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the change could not be stored (%s); nothing was changed, retry",
@@ -475,13 +375,12 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
-            if (e->kind != CM_EDIT_AUDIT_READ && e->err.status == CM_OK && !e->unchanged && k < b.n_audit)
+            if (e->err.status == CM_OK && !e->unchanged && k < b.n_audit)
                 e->seq = b.audit[k++].seq;
         batch_discard(w, &b, true);
     }
     for (cm_edit *e = edits; e;) {
         cm_edit *next = e->next;
-        if (e->kind == CM_EDIT_AUDIT_READ) read_audit(w, e);
         e->done(e, e->done_cls);
         e = next;
     }
@@ -647,6 +546,11 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
 
 void cm_writer_submit(cm_writer *w, cm_edit *e) {
     e->next = NULL;
+    if (e->kind == CM_EDIT_AUDIT_READ) { /* a caller's mistake: reads go to audit_reader.h */
+        cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "audit reads are not the persistence worker's");
+        e->done(e, e->done_cls);
+        return;
+    }
     pthread_mutex_lock(&w->lock);
     if (w->stopped) {
         pthread_mutex_unlock(&w->lock);

@@ -11,6 +11,7 @@
 
 #include "../layers/crs.h"
 #include "../layers/persist.h"
+#include "../layers/audit_reader.h"
 #include "../layers/writer.h"
 #include "cli.h"
 #include "config.h"
@@ -109,6 +110,7 @@ int cm_cli_serve(int argc, char **argv) {
     cm_persist *persist = NULL;
     cm_webfiles *web = NULL;
     cm_writer *writer = NULL;
+    cm_audit_reader *audit_reader = NULL;
     cm_events *events = NULL;
     cm_token_registry tokens;
     cm_token_registry_init(&tokens);
@@ -134,6 +136,10 @@ int cm_cli_serve(int argc, char **argv) {
         goto out;
     }
     persist = NULL;
+    if (cm_audit_reader_start(store_path, store, &audit_reader, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
     size_t total = 0;
     for (size_t i = 0; i < store->n; i++) { /* the worker may already publish (its first status pass) */
         cm_snapshot *snap = cm_layer_acquire(&store->layers[i]);
@@ -164,6 +170,7 @@ int cm_cli_serve(int argc, char **argv) {
     srv.store = store;
     srv.web = web;
     srv.writer = writer;
+    srv.audit_reader = audit_reader;
     srv.tokens = &tokens;
     srv.events = events;
     srv.tls_cert_pem = cert;
@@ -185,12 +192,14 @@ int cm_cli_serve(int argc, char **argv) {
      * refuses later ones at once, so no connection stays suspended when the server stops. */
     cm_events_shutdown(events);
     cm_writer_stop(writer);
+    cm_audit_reader_stop(audit_reader);
     cm_server_stop(&srv);
     exit_code = CM_EXIT_OK;
 out:
     cm_events_shutdown(events);
     cm_server_stop(&srv);
     cm_writer_destroy(writer);
+    cm_audit_reader_destroy(audit_reader);
     cm_events_destroy(events);
     cm_persist_close(persist);
     cm_token_registry_release(&tokens);

@@ -270,7 +270,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             st->edit.done = on_edit_done;
             st->edit.done_cls = st;
             MHD_suspend_connection(conn);
-            cm_writer_submit(srv->writer, &st->edit);
+            if (st->edit.kind == CM_EDIT_AUDIT_READ) cm_audit_reader_submit(srv->audit_reader, &st->edit);
+            else cm_writer_submit(srv->writer, &st->edit);
             return MHD_YES;
         }
     }

@@ -13,6 +13,7 @@
 
 #include "../layers/store.h"
 #include "../layers/tokens.h"
+#include "../layers/audit_reader.h"
 #include "../layers/writer.h"
 #include "auth.h"
 #include "config.h"
@@ -23,6 +24,7 @@ typedef struct cm_server {
     cm_store *store;       /* borrowed */
     cm_webfiles *web;      /* borrowed; NULL when there is no web root */
     cm_writer *writer;     /* borrowed; NULL for a read-only server */
+    cm_audit_reader *audit_reader; /* borrowed; NULL for a read-only server */
     cm_token_registry *tokens; /* borrowed */
     struct cm_events *events;  /* borrowed */
     cm_auth_throttle throttle;

@@ -4,7 +4,7 @@
  *
  * DESIGN: answered from the in-memory event log when it still holds everything after
  * `since`; otherwise from the audit log (which keeps every change forever) through the
- * persistence worker. Sequence numbers are the audit log's, so they survive restarts. */
+ * audit reader (layers/audit_reader.h), beside the writes. Sequence numbers are the audit log's, so they survive restarts. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
         cm_buf_append(&items, change, len);
         free(change);
     }
-    /* The worker looked at the log up to audit_after: the next request goes on from there, even
+    /* The reader looked at the log up to audit_after: the next request goes on from there, even
      * when none of those records was this layer's. */
     int64_t since = e->audit_since;
     bool more = e->audit_after < cm_events_last_seq(req->srv->events);

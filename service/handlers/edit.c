@@ -298,8 +298,7 @@ static void finish_audit(cm_request *req, cm_response *resp, cm_edit *e) {
     json_array_append_new(links, cm_handlers_link(req, "/api/audit", "self", "application/json", NULL));
     if (e->audit_before > 0) {
         /* The same question, further back: with its filters (an operator may only ask for one
-         * feature's history) and its page size. Collection ids are checked identifiers. A page
-         * can be empty and still have a next one, when a walk of the log stopped early. */
+         * feature's history) and its page size. Collection ids are checked identifiers. */
         char path[200];
         int len = snprintf(path, sizeof path, "/api/audit?before=%" PRId64 "&limit=%d", e->audit_before + 1, e->audit_limit);
         if (e->layer && len > 0 && (size_t)len < sizeof path)

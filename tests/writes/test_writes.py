@@ -44,7 +44,9 @@ def main():
     binary, source = sys.argv[1], sys.argv[2]
     srv = Server(binary, source)
     # A short wait for the store's lock, so the locked-store checks take a moment, not 5 s each.
-    srv.config = derived_config(source, srv.tmp, store_lock_wait_ms=400)
+    srv.config = derived_config(source, srv.tmp, store_lock_wait_ms=1500,
+                                # a short live log, so that /changes from far back reads the audit log
+                                events={"log_length": 16})
     srv.make_demo_store()
     admin = srv.token("city-admin", "admin")
     op = srv.token("traffic-1", "operator")
@@ -311,8 +313,23 @@ def run_all(srv, admin, op, op2, scoped, viewer):
         waited = time.time() - t0
         check(s == 503 and "write lock" in b.get("description", "") and waited < 4,
               "a create while another program holds the store's lock: 503 after a bounded wait, saying why", (s, b, waited))
-        s2, _, b2 = srv.send_json("PATCH", ITEMS % "services" + "/%d" % sid, op, {"properties": {"capacity": 999}},
-                                  content_type="application/merge-patch+json")
+        # The audit log is read beside the persistence worker, not behind it: while a patch waits
+        # for the lock, the log and a layer's changes from it are answered (before, a read queued
+        # behind the waiting write, and two clients polling /changes held every write).
+        waiting = {}
+        patcher = threading.Thread(target=lambda: waiting.update(r=srv.send_json(
+            "PATCH", ITEMS % "services" + "/%d" % sid, op, {"properties": {"capacity": 999}},
+            content_type="application/merge-patch+json")))
+        patcher.start()
+        time.sleep(0.2)
+        sa, _, ba = srv.get_json("/api/audit?limit=3", headers={"Authorization": "Bearer " + admin})
+        sc, _, bc = srv.get_json("/api/collections/services/changes?since=0&limit=3")
+        still_waiting = patcher.is_alive()
+        patcher.join()
+        s2, _, b2 = waiting["r"]
+        check(sa == 200 and len(ba["records"]) == 3 and sc == 200 and len(bc["changes"]) == 3 and still_waiting,
+              "while a write waits for the lock, the audit log and /changes from it are answered",
+              (sa, sc, still_waiting))
         check(s2 == 503, "a patch meanwhile: 503 too", (s2, b2))
         s3, _, b3 = srv.get_json(ITEMS % "services" + "/%d" % sid)
         check(s3 == 200 and b3["properties"]["capacity"] != 999, "reads go on during the lock and show nothing half-applied")
