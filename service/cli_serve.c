@@ -191,13 +191,16 @@ int cm_cli_serve(int argc, char **argv) {
     /* The worker first: it finishes the queued edits and resumes their connections, and
      * refuses later ones at once, so no connection stays suspended when the server stops. */
     cm_events_shutdown(events);
-    cm_writer_stop(writer);
+    /* The reader's connection before the worker's: the last connection to close folds the
+     * WAL into the file and removes it, so a stopped store is one file to copy. */
     cm_audit_reader_stop(audit_reader);
+    cm_writer_stop(writer);
     cm_server_stop(&srv);
     exit_code = CM_EXIT_OK;
 out:
     cm_events_shutdown(events);
     cm_server_stop(&srv);
+    cm_audit_reader_stop(audit_reader);
     cm_writer_destroy(writer);
     cm_audit_reader_destroy(audit_reader);
     cm_events_destroy(events);

@@ -58,6 +58,10 @@ def main():
         run_all(srv, admin, op, op2, scoped, viewer)
         rc = srv.stop()
         check(rc == 0, "server exits cleanly (no sanitizer report)", srv.read_log()[-2000:] if rc else "")
+        # Every connection closed, the WAL folded in: the stopped store is one file a GIS or a
+        # backup can take (a connection left open keeps the latest writes in store.gpkg-wal).
+        check(not os.path.exists(srv.store + "-wal") and not os.path.exists(srv.store + "-shm"),
+              "a stopped server leaves the store as one file, every write in it", os.listdir(srv.tmp))
         verify = subprocess.run([binary, "audit", "verify", "--store", srv.store], capture_output=True, text=True)
         check(verify.returncode == 0 and "intact" in verify.stdout, "audit chain verifies after the run", verify.stdout)
         tamper_and_verify(binary, srv)
