@@ -61,10 +61,13 @@ static void set_base_url(cm_request *req) {
         snprintf(req->base_url, sizeof req->base_url, "%s", srv->cfg->public_url);
         return;
     }
+    /* The scheme the client came with: links followed over HTTPS must stay on HTTPS. */
+    const char *scheme = srv->tls_cert_pem ? "https" : "http";
     const char *host = cm_request_header(req, MHD_HTTP_HEADER_HOST);
-    if (host_is_safe(host)) snprintf(req->base_url, sizeof req->base_url, "http://%s", host);
-    else if (strchr(srv->host, ':')) snprintf(req->base_url, sizeof req->base_url, "http://[%s]:%d", srv->host, atomic_load(&srv->port));
-    else snprintf(req->base_url, sizeof req->base_url, "http://%s:%d", srv->host, atomic_load(&srv->port));
+    if (host_is_safe(host)) snprintf(req->base_url, sizeof req->base_url, "%s://%s", scheme, host);
+    else if (strchr(srv->host, ':'))
+        snprintf(req->base_url, sizeof req->base_url, "%s://[%s]:%d", scheme, srv->host, atomic_load(&srv->port));
+    else snprintf(req->base_url, sizeof req->base_url, "%s://%s:%d", scheme, srv->host, atomic_load(&srv->port));
 }
 
 static bool accepts_gzip(const cm_request *req) {

@@ -5,6 +5,7 @@ serving HTTPS with --tls-cert/--tls-key.
 
 usage: test_admin.py BINARY SOURCE_DIR
 """
+import gzip
 import http.client
 import json
 import os
@@ -118,6 +119,14 @@ def main():
         r = conn.getresponse()
         body = json.loads(r.read())
         check(r.status == 200 and body["status"] == "ok", "HTTPS serves with the given certificate")
+        # Links carry the scheme the client came with: a GIS following "next" over HTTPS must not be
+        # sent to http:// on this port.
+        conn.request("GET", "/api/collections/services/items?limit=2")
+        r = conn.getresponse()
+        page = json.loads(gzip.decompress(r.read()) if r.getheader("Content-Encoding") == "gzip" else r.read())
+        hrefs = [l["href"] for l in page.get("links", [])]
+        check(r.status == 200 and hrefs and all(h.startswith("https://%s:%d/" % (srv.host, srv.port)) for h in hrefs),
+              "links in HTTPS answers are https", hrefs)
         try:
             plain = http.client.HTTPConnection(srv.host, srv.port, timeout=5)
             plain.request("GET", "/healthz")
