@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "change_json.h"
 #include "datetime.h"
 #include "sched_hint.h"
 
@@ -32,6 +33,7 @@ struct cm_audit_reader {
 };
 
 #define RECORD_COLUMNS "seq, time_ms, actor, role, action, layer, feature_id, before, after, prev_hash, hash"
+#define CHANGE_COLUMNS "seq, action, feature_id, after"
 
 static const char *column_text(sqlite3_stmt *st, int i) {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -52,13 +54,25 @@ static json_t *record_json(sqlite3_stmt *st) {
                      "hash", column_text(st, 10));
 }
 
+/* The change in the statement's current row (CHANGE_COLUMNS), as /changes lists it: the stored
+ * feature text goes out as it is, without a parse and a dump of every record. */
+static void append_change(cm_edit *e, sqlite3_stmt *st, cm_buf *out) {
+    const char *after = (const char *)sqlite3_column_text(st, 3);
+    size_t after_len = after ? (size_t)sqlite3_column_bytes(st, 3) : 0;
+    int64_t version = after ? cm_change_json_version(after, after_len) : 0;
+    if (e->changes_count++) cm_buf_append_char(out, ',');
+    cm_change_json_append(out, sqlite3_column_int64(st, 0), e->layer->def->id, column_text(st, 1), sqlite3_column_int64(st, 2),
+                          version < 0 ? 0 : version, after, after_len);
+}
+
 /* The page's statement, its values bound: records beyond the start, in the read's direction,
  * of e's layer (of every layer of the store when only a feature id is given) and feature. */
 static int prepare_page(cm_audit_reader *r, const cm_edit *e, int limit, sqlite3_stmt **out) {
     cm_buf sql;
     cm_buf_init(&sql, 1 << 16);
     bool forward = e->audit_forward;
-    cm_buf_printf(&sql, "SELECT " RECORD_COLUMNS " FROM cm_audit WHERE seq %s ?", forward ? ">" : "<");
+    cm_buf_printf(&sql, "SELECT %s FROM cm_audit WHERE seq %s ?", e->audit_as_changes ? CHANGE_COLUMNS : RECORD_COLUMNS,
+                  forward ? ">" : "<");
     bool every_layer = !e->layer && e->id >= 0;
     if (e->layer) cm_buf_append_str(&sql, " AND layer = ?");
     if (every_layer) {
@@ -98,6 +112,8 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
     int64_t last = 0, nth = 0; /* seq of the page's last record */
     int got = 0;
     sqlite3_stmt *st = NULL;
+    cm_buf changes;
+    cm_buf_init(&changes, (size_t)1 << 30);
     int rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
     if (rc != SQLITE_OK) return rc;
     rc = read_last_seq(r->db, &last);
@@ -105,10 +121,16 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && got++ < limit) { /* the one past the page: another follows */
             nth = sqlite3_column_int64(st, 0);
-            json_array_append_new(e->audit, record_json(st));
+            if (e->audit_as_changes) append_change(e, st, &changes);
+            else json_array_append_new(e->audit, record_json(st));
         }
         if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
     }
+    if (e->audit_as_changes && rc == SQLITE_OK) {
+        e->changes = cm_buf_steal(&changes, &e->changes_len);
+        if (!e->changes) rc = SQLITE_NOMEM;
+    }
+    cm_buf_release(&changes);
     sqlite3_finalize(st);
     /* Ends the read transaction whatever happened: a connection left inside one would keep
      * every later checkpoint from resetting the WAL. */
@@ -124,8 +146,13 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
 static void serve(cm_audit_reader *r, cm_edit *e) {
     cm_error_clear(&e->err);
     e->audit = json_array();
+    e->changes_count = 0;
     if (!e->audit) {
         cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    if (e->audit_as_changes && !e->layer) {
+        cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "changes are read per layer");
         return;
     }
     if (read_page(r, e) != SQLITE_OK) {

@@ -31,7 +31,9 @@ cm_status cm_audit_reader_start(const char *path, const cm_store *st, cm_audit_r
 /* Queues e (kind CM_EDIT_AUDIT_READ: e->layer, e->id, e->audit_forward, e->audit_after or
  * e->audit_before, e->audit_limit). e->done is called exactly once, with e->audit holding the
  * records (oldest first when forward, newest first otherwise) and e->audit_after /
- * e->audit_before moved to where the next page starts (audit_before 0: no older page). */
+ * e->audit_before moved to where the next page starts (audit_before 0: no older page).
+ * With e->audit_as_changes (a layer's, forward), e->changes holds the page as change objects
+ * (change_json.h) instead, e->changes_count of them, with the stored feature text as it is. */
 void cm_audit_reader_submit(cm_audit_reader *r, cm_edit *e);
 
 /* Completes what is queued, stops the thread and closes the connection; later submissions

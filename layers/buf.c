@@ -80,6 +80,19 @@ bool cm_buf_printf(cm_buf *b, const char *fmt, ...) {
     return true;
 }
 
+bool cm_buf_append_json_text_markup_safe(cm_buf *b, const char *json, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const char *run = json, *end = json + n;
+    for (const char *p = json; p < end; p++) {
+        if (*p != '<' && *p != '>' && *p != '&') continue;
+        char esc[6] = {'\\', 'u', '0', '0', hex[(unsigned char)*p >> 4], hex[*p & 15]};
+        cm_buf_append(b, run, (size_t)(p - run));
+        cm_buf_append(b, esc, sizeof esc);
+        run = p + 1;
+    }
+    return cm_buf_append(b, run, (size_t)(end - run));
+}
+
 bool cm_buf_append_json_string(cm_buf *b, const char *s) {
     static const char hex[] = "0123456789abcdef";
     if (!cm_buf_append_char(b, '"')) return false;

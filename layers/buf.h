@@ -34,6 +34,10 @@ void cm_buf_commit(cm_buf *b, size_t n);
 
 /* Appends s as a JSON string literal (quotes and escapes included). */
 bool cm_buf_append_json_string(cm_buf *b, const char *s);
+/* Appends JSON text (n bytes) with every <, > and & written as \u003c, \u003e, \u0026. JSON
+ * has them only inside strings, where the escape means the same character, so the text
+ * means what it meant and cannot open markup in a page that embeds it. */
+bool cm_buf_append_json_text_markup_safe(cm_buf *b, const char *json, size_t n);
 
 /* Transfers the bytes to the caller (returns new, NUL-terminated; free()), leaving the
  * buffer empty. Returns NULL if the buffer failed. */

@@ -69,6 +69,8 @@ void cm_edit_release(cm_edit *e) {
     e->result = NULL;
     json_decref(e->audit);
     e->audit = NULL;
+    free(e->changes);
+    e->changes = NULL;
 }
 
 /* ---- the layers a batch touches ---- */

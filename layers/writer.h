@@ -44,12 +44,16 @@ struct cm_edit {
     int64_t audit_after;
     int64_t audit_since;  /* forward audit read: where it started (audit_after is then overwritten) */
     int audit_limit;
+    bool audit_as_changes; /* audit read for /changes: change objects as text (changes), not records */
     /* Results, valid in done(). */
     cm_error err;        /* err.status == CM_OK on success */
     cm_feature *result;  /* reference to the stored feature (NULL for delete); released by the owner */
     bool unchanged;      /* a patch that changed nothing: result is the feature as it was, no seq */
     int64_t seq;         /* the change's sequence number */
     json_t *audit;       /* audit read: array of records (owned by the edit's owner) */
+    char *changes;       /* audit read as changes: comma-separated change objects (change_json.h) */
+    size_t changes_len;
+    int changes_count;
     cm_edit_done done;
     void *done_cls;
     cm_edit *next;

@@ -2,6 +2,7 @@
  * See events.h for the design. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "../layers/clock.h"
+#include "../layers/change_json.h"
 #include "events.h"
 
 #include <inttypes.h>
@@ -55,19 +56,6 @@ struct cm_events {
     pthread_cond_t tick;
 };
 
-char *cm_events_change_json(int64_t seq, const char *collection, const char *action, int64_t id, int64_t version,
-                            const char *feature_json, size_t feature_len, size_t *len) {
-    bool tombstone = strcmp(action, "deleted") == 0 || strcmp(action, "expired") == 0;
-    cm_buf b;
-    cm_buf_init(&b, (size_t)1 << 30);
-    cm_buf_printf(&b, "{\"seq\":%" PRId64 ",\"collection\":\"%s\",\"action\":\"%s\",\"id\":%" PRId64 ",\"version\":%" PRId64
-                      ",\"tombstone\":%s,\"feature\":",
-                  seq, collection, action, id, version, tombstone ? "true" : "false");
-    if (feature_json) cm_buf_append(&b, feature_json, feature_len);
-    else cm_buf_append_str(&b, "null");
-    cm_buf_append_char(&b, '}');
-    return cm_buf_steal(&b, len);
-}
 
 /* Resumes every suspended subscriber. Caller holds hub->lock. */
 static void wake_all(cm_events *ev) {
@@ -87,7 +75,10 @@ void cm_events_publish(void *cls, const cm_change *changes, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const cm_change *c = &changes[i];
         size_t len;
-        char *payload = cm_events_change_json(c->seq, c->layer->id, c->action, c->id, c->version, c->json, c->json_len, &len);
+        cm_buf b;
+        cm_buf_init(&b, (size_t)1 << 30);
+        cm_change_json_append(&b, c->seq, c->layer->id, c->action, c->id, c->version, c->json, c->json_len);
+        char *payload = cm_buf_steal(&b, &len);
         if (!payload) continue;
         event *slot = &ev->ring[ev->head];
         if (ev->count == ev->cfg.log_length) free(slot->payload); /* the oldest rolls off */

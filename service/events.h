@@ -53,9 +53,5 @@ void handle_events_get(struct cm_request *req, struct cm_response *resp);
  * seq of the last change looked at (since, when none). */
 bool cm_events_changes_since(cm_events *ev, const char *collection, int64_t since, int limit, cm_buf *out, int *count,
                              int64_t *last);
-/* The change object the log keeps for one change (new, malloc'd): seq, collection, action,
- * id, version, tombstone and the feature. */
-char *cm_events_change_json(int64_t seq, const char *collection, const char *action, int64_t id, int64_t version,
-                            const char *feature_json, size_t feature_len, size_t *len);
 
 #endif

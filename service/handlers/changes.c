@@ -40,33 +40,12 @@ static void finish_from_audit(cm_request *req, cm_response *resp, cm_edit *e) {
         cm_response_set_error(resp, &e->err);
         return;
     }
-    cm_buf items;
-    cm_buf_init(&items, (size_t)1 << 30);
-    size_t i;
-    json_t *r;
-    int count = 0;
-    json_array_foreach(e->audit, i, r) {
-        json_t *after = json_object_get(r, "after");
-        char *feature = json_is_null(after) ? NULL : cm_handlers_dump_json(after);
-        json_int_t version = json_integer_value(json_object_get(json_object_get(after, "properties"), "version"));
-        size_t len;
-        char *change = cm_events_change_json(json_integer_value(json_object_get(r, "seq")), e->layer->def->id,
-                                             json_string_value(json_object_get(r, "action")),
-                                             json_integer_value(json_object_get(r, "feature_id")), version, feature,
-                                             feature ? strlen(feature) : 0, &len);
-        free(feature);
-        if (!change) continue;
-        if (count++) cm_buf_append_char(&items, ',');
-        cm_buf_append(&items, change, len);
-        free(change);
-    }
     /* The reader looked at the log up to audit_after: the next request goes on from there, even
      * when none of those records was this layer's. */
     int64_t since = e->audit_since;
     bool more = e->audit_after < cm_events_last_seq(req->srv->events);
-    send_changes(req, resp, e->layer->def->id, since, items.data ? items.data : "", items.len, count,
+    send_changes(req, resp, e->layer->def->id, since, e->changes ? e->changes : "", e->changes_len, e->changes_count,
                  e->audit_after > since ? e->audit_after : since, more);
-    cm_buf_release(&items);
 }
 
 void handle_changes_get(cm_request *req, cm_response *resp) {
@@ -115,6 +94,7 @@ void handle_changes_get(cm_request *req, cm_response *resp) {
     e->audit_forward = true;
     e->audit_after = since;
     e->audit_since = since;
-    e->audit_limit = (int)(limit < 500 ? limit : 500);
+    e->audit_limit = (int)(limit < CM_AUDIT_READ_MAX ? limit : CM_AUDIT_READ_MAX);
+    e->audit_as_changes = true;
     req->finish = finish_from_audit;
 }

@@ -13,29 +13,12 @@ cm_query_limits cm_handlers_limits(const cm_request *req) {
 
 char *cm_handlers_dump_json(const json_t *doc) {
     char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (!text) return NULL;
-    size_t n = 0, marks = 0;
-    for (; text[n]; n++) marks += text[n] == '<' || text[n] == '>' || text[n] == '&';
-    if (!marks) return text;
-    /* Outside strings JSON has none of these, so each one is inside a string. */
-    char *out = malloc(n + 5 * marks + 1);
-    if (out) {
-        char *o = out;
-        for (const char *p = text; *p; p++) {
-            if (*p == '<' || *p == '>' || *p == '&') {
-                static const char hex[] = "0123456789abcdef";
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[(unsigned char)*p >> 4];
-                o[5] = hex[*p & 15];
-                o += 6;
-            } else {
-                *o++ = *p;
-            }
-        }
-        *o = '\0';
-    }
+    if (!text || !strpbrk(text, "<>&")) return text;
+    cm_buf b;
+    cm_buf_init(&b, (size_t)1 << 30);
+    cm_buf_append_json_text_markup_safe(&b, text, strlen(text));
     free(text);
-    return out;
+    return cm_buf_steal(&b, NULL);
 }
 
 void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type) {

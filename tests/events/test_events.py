@@ -162,6 +162,15 @@ def run(srv, op):
     check(all("roll %d" % i in names for i in range(80)) and changes[0]["seq"] < 20 and
           [x["seq"] for x in changes] == sorted(x["seq"] for x in changes),
           "changes since 0 come from the audit log once the live log rolled over", len(changes))
+    # Read from the audit log or from the live log, a change is the same object: same version, same
+    # feature text (the audit path splices the stored text, the live one the feature's).
+    # since=1 is behind the live log, so this one page (up to 500) comes from the audit log.
+    s0, _, whole = srv.get_json("/api/collections/services/changes?since=1&limit=500")
+    s, _, recent = srv.get_json("/api/collections/services/changes?since=%d" % (changes[-1]["seq"] - 10))
+    from_audit = {x["seq"]: x for x in whole["changes"]}
+    check(s0 == 200 and not whole["more"] and s == 200 and len(recent["changes"]) == 10 and
+          all(from_audit.get(x["seq"]) == x for x in recent["changes"]),
+          "a change read from the audit log equals the live log's", (recent["changes"][:1], [from_audit.get(recent["changes"][0]["seq"])]))
     # A layer whose changes are few and far back (its 2 records before the 80 of services): read from the
     # audit log through its layer index, every one of them, and a cursor that ends at the log's end.
     con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
