@@ -89,12 +89,17 @@ static void reset_extents(cm_snapshot *s) {
     s->t_max_ms = INT64_MIN;
 }
 
-/* Does f reach the edge of s's extents (so taking it away may shrink them)? */
+/* Does f reach the edge of s's extents (so taking it away may shrink them)? Only what
+ * extend() took in counts: a feature without a time has the sentinels INT64_MIN/INT64_MAX,
+ * which equal the empty temporal extent's, and counting them made every edit of a layer
+ * without times rescan all of it (12 ms a patch at 365,000 features). */
 static bool on_edge(const cm_snapshot *s, const cm_feature *f) {
-    return f->bbox.min_lon == s->extent.min_lon || f->bbox.min_lat == s->extent.min_lat ||
-           f->bbox.max_lon == s->extent.max_lon || f->bbox.max_lat == s->extent.max_lat ||
-           f->t_start_ms == s->t_min_ms || f->t_end_ms == s->t_max_ms || f->t_start_ms == s->t_max_ms ||
-           f->t_end_ms == s->t_min_ms;
+    bool has_box = f->bbox.min_lon <= f->bbox.max_lon;
+    bool has_start = f->t_start_ms != INT64_MIN, has_end = f->t_end_ms != INT64_MAX;
+    return (has_box && (f->bbox.min_lon == s->extent.min_lon || f->bbox.min_lat == s->extent.min_lat ||
+                        f->bbox.max_lon == s->extent.max_lon || f->bbox.max_lat == s->extent.max_lat)) ||
+           (has_start && (f->t_start_ms == s->t_min_ms || f->t_start_ms == s->t_max_ms)) ||
+           (has_end && (f->t_end_ms == s->t_max_ms || f->t_end_ms == s->t_min_ms));
 }
 
 static void release_retired(cm_retired *r) {
@@ -353,7 +358,7 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
     }
     size_t n_leaving = 0;
     /* Version and extents: take out what the changed ids were, put in what they are. The
-     * extents only need a full pass when something that left touched their edge. */
+     * extents only need a full pass when something that left still touches their edge. */
     s->hash_sum = prev->hash_sum;
     s->extent = prev->extent;
     s->t_min_ms = prev->t_min_ms;
@@ -364,7 +369,6 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
         ssize_t was = cm_snapshot_position(prev, changed[i]), is = cm_snapshot_position(s, changed[i]);
         if (was >= 0) {
             s->hash_sum -= mixed(prev->features[was]);
-            rescan |= on_edge(prev, prev->features[was]);
             if (is < 0 || s->features[is] != prev->features[was]) leaving[n_leaving++] = prev->features[was];
         }
         if (is >= 0) {
@@ -372,6 +376,9 @@ static cm_status derive_rest(cm_snapshot *prev, cm_snapshot *s, const int64_t *c
             extend(s, s->features[is]);
         }
     }
+    /* A feature that left matters only if it still marks an edge once the new ones are in:
+     * an edit that moves a closure's end or a feature's update time outwards needs no pass. */
+    for (size_t i = 0; i < n_leaving && !rescan; i++) rescan = on_edge(s, leaving[i]);
     if (rescan) {
         reset_extents(s);
         for (size_t i = 0; i < s->n; i++) extend(s, s->features[i]);

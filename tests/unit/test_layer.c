@@ -164,9 +164,73 @@ static void rebase_on_an_index_built_earlier(const cm_layer_def *def) {
     cm_snapshot_unref(s);
 }
 
+/* A closure (LineString) with valid_from/valid_until in ms, or unset when < 0. */
+static cm_feature *timed_line(const cm_layer_def *def, int64_t id, double lon, int64_t from, int64_t until) {
+    cm_feature *base = line(def, id, lon, 43.7, lon + 0.01, 43.71);
+    cm_value *v = cm_values_create(def);
+    if (from >= 0) v[def->time_start] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = from};
+    if (until >= 0) v[def->time_end] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = until};
+    cm_geom g;
+    cm_geom_copy(&g, &base->geom);
+    cm_feature_unref(base);
+    cm_feature *f;
+    cm_feature_create(def, id, &g, v, &f);
+    return f;
+}
+
+/* Extents after edits equal a fresh snapshot's: spatial and temporal, with features that have
+ * no times (their sentinels are not an edge), and when the feature on an edge is edited again
+ * and again (the latest update moving outwards, as an operator updating one closure does). */
+static void extents_follow_edits(const cm_layer_def *def) {
+    CHECK(def->time_start >= 0 && def->time_end >= 0);
+    unsigned seed = 11;
+    size_t n = 300;
+    cm_feature **arr = malloc(n * sizeof *arr);
+    for (size_t i = 0; i < n; i++) {
+        int64_t from = rnd(&seed) < 0.3 ? -1 : (int64_t)(rnd(&seed) * 1e9), until = rnd(&seed) < 0.3 ? -1 : from + 1000;
+        arr[i] = timed_line(def, (int64_t)i + 1, 7.4 + rnd(&seed) * 0.05, from, until);
+    }
+    cm_snapshot *s;
+    CHECK(cm_snapshot_create(def, arr, n, &s) == CM_OK);
+    int same = 1;
+    for (int round = 0; round < 200; round++) {
+        int64_t id = round % 4 == 0 ? 1 + (int64_t)(rnd(&seed) * (double)n) : 7; /* mostly the same one */
+        ssize_t at = cm_snapshot_position(s, id);
+        cm_feature **next = malloc(s->n * sizeof *next);
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++) next[k++] = s->features[i];
+        int64_t from = round % 7 == 0 ? -1 : 1000000000 + (int64_t)round * 1000 * (round % 3 ? 1 : -1);
+        int64_t until = round % 5 == 0 ? -1 : from + 500;
+        if (round % 11 == 10 && at >= 0) { /* a delete */
+            memmove(next + at, next + at + 1, (s->n - (size_t)at - 1) * sizeof *next);
+            k--;
+        } else if (at >= 0) {
+            next[at] = timed_line(def, id, round % 9 == 0 ? 7.3 : 7.42, from, until);
+        } else {
+            free(next);
+            continue;
+        }
+        cm_snapshot *d;
+        CHECK(cm_snapshot_derive(s, next, k, &id, 1, &d) == CM_OK);
+        cm_snapshot_unref(s);
+        s = d;
+        cm_feature **copy = malloc(s->n * sizeof *copy);
+        for (size_t i = 0; i < s->n; i++) copy[i] = cm_feature_ref(s->features[i]);
+        cm_snapshot *fresh;
+        CHECK(cm_snapshot_create(def, copy, s->n, &fresh) == CM_OK);
+        same &= fresh->t_min_ms == s->t_min_ms && fresh->t_max_ms == s->t_max_ms && fresh->extent.min_lon == s->extent.min_lon &&
+                fresh->extent.max_lon == s->extent.max_lon && fresh->extent.min_lat == s->extent.min_lat &&
+                fresh->extent.max_lat == s->extent.max_lat;
+        cm_snapshot_unref(fresh);
+    }
+    CHECK(same);
+    cm_snapshot_unref(s);
+}
+
 int main(void) {
     cm_error err;
     CHECK(cm_schema_load_file(CM_SOURCE_DIR "/config/layers.json", &defs, &err) == CM_OK);
+    extents_follow_edits(cm_schema_find_layer(&defs, "closures"));
     const cm_layer_def *def = cm_schema_find_layer(&defs, "services");
     unsigned seed = 3;
     size_t n = 2000;
