@@ -341,6 +341,13 @@ def run_all(srv, admin, op, op2, scoped, viewer):
         locker.execute("ROLLBACK")
         locker.close()
     check(store_state(srv) == before, "after the lock: counts and versions as before the refused writes")
+    # Between reads the audit reader holds no read transaction: a checkpoint can copy the whole WAL
+    # and truncate it (a reader left inside one would keep the WAL growing for ever).
+    srv.get_json("/api/collections/services/changes?since=0&limit=5")
+    ckpt = sqlite3.connect(srv.store, isolation_level=None, timeout=10)
+    busy, wal_pages, copied = ckpt.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    ckpt.close()
+    check(busy == 0 and wal_pages == copied, "after an audit read, a checkpoint takes the whole WAL", (busy, wal_pages, copied))
     s, _, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
                                                           "properties": {"kind": "water", "name": "After the lock"}})
     s2, _, b2 = srv.get_json(ITEMS % "services" + "/%d" % b["id"]) if s == 201 else (0, None, None)
