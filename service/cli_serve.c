@@ -12,6 +12,7 @@
 #include "../layers/crs.h"
 #include "../layers/persist.h"
 #include "../layers/audit_reader.h"
+#include "../layers/store_lock.h"
 #include "../layers/writer.h"
 #include "cli.h"
 #include "config.h"
@@ -111,6 +112,7 @@ int cm_cli_serve(int argc, char **argv) {
     cm_webfiles *web = NULL;
     cm_writer *writer = NULL;
     cm_audit_reader *audit_reader = NULL;
+    cm_store_lock *lock = NULL;
     cm_events *events = NULL;
     cm_token_registry tokens;
     cm_token_registry_init(&tokens);
@@ -118,6 +120,10 @@ int cm_cli_serve(int argc, char **argv) {
     memset(&srv, 0, sizeof srv);
     cm_auth_throttle_init(&srv.throttle);
     if (cm_store_create(&cfg.defs, &store) != CM_OK) goto out;
+    if (cm_store_lock_take(store_path, "serve", &lock, &err) != CM_OK) {
+        fprintf(stderr, "crisismap serve: %s\n", err.message);
+        goto out;
+    }
     if (cm_persist_open(store_path, &cfg.defs, false, &persist, &err) != CM_OK ||
         cm_persist_load(persist, store, &err) != CM_OK) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
@@ -205,6 +211,7 @@ out:
     cm_audit_reader_destroy(audit_reader);
     cm_events_destroy(events);
     cm_persist_close(persist);
+    cm_store_lock_release(lock); /* after every connection to the store is closed */
     cm_token_registry_release(&tokens);
     cm_auth_throttle_release(&srv.throttle);
     free(cert);

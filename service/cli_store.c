@@ -8,6 +8,7 @@
 #include "../layers/crs.h"
 #include "../layers/import.h"
 #include "../layers/persist.h"
+#include "../layers/store_lock.h"
 #include "cli.h"
 #include "config.h"
 
@@ -72,8 +73,10 @@ int cm_cli_demo(int argc, char **argv) {
     cm_error err;
     cm_error_clear(&err);
     cm_persist *p;
-    if (cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
+    cm_store_lock *lock;
+    if (cm_store_lock_take(store, "demo", &lock, &err) != CM_OK || cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
         fprintf(stderr, "crisismap demo: %s\n", err.message);
+        cm_store_lock_release(lock);
         cm_config_release(&cfg);
         return CM_EXIT_FAILURE;
     }
@@ -81,6 +84,7 @@ int cm_cli_demo(int argc, char **argv) {
     for (size_t i = 0; i < cfg.n_demo && rc == CM_EXIT_OK; i++)
         rc = import_one(p, cm_schema_find_layer(&cfg.defs, cfg.demo[i].layer), cfg.demo[i].path, NULL, false, true);
     cm_persist_close(p);
+    cm_store_lock_release(lock);
     cm_config_release(&cfg);
     cm_crs_thread_release();
     if (rc == CM_EXIT_OK) printf("demo store ready: %s\n", store);
@@ -124,14 +128,17 @@ int cm_cli_import(int argc, char **argv) {
     cm_error err;
     cm_error_clear(&err);
     cm_persist *p;
-    if (cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
+    cm_store_lock *lock;
+    if (cm_store_lock_take(store, "import", &lock, &err) != CM_OK || cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
         fprintf(stderr, "crisismap import: %s\n", err.message);
+        cm_store_lock_release(lock);
         cm_config_release(&cfg);
         return CM_EXIT_FAILURE;
     }
     rc = import_one(p, def, pos[0], cm_cli_value(opts, n_opts, "--s_srs"),
                     cm_cli_value(opts, n_opts, "--skip-invalid") != NULL, cm_cli_value(opts, n_opts, "--replace") != NULL);
     cm_persist_close(p);
+    cm_store_lock_release(lock);
     cm_config_release(&cfg);
     cm_crs_thread_release();
     return rc;

@@ -91,7 +91,26 @@ def main():
             s, _, _ = srv.send_json("POST", "/api/collections/closures/items", tok, closure)
             time.sleep(0.3)
         check(s == 401, "a revoked token is refused within seconds", s)
+        # One writer of a store at a time: while it is served, import, demo and a second serve
+        # are refused, naming the server, and change nothing.
+        count = srv.get_json("/healthz")[2]["layers"]["services"]
+        data = os.path.join(source, "data", "demo", "services.geojson")
+        cfg = os.path.join(source, "config", "crisismap.json")
+        held = "serve, pid %d" % srv.proc.pid
+        for what, args in (("import", ("import", "--store", srv.store, "--config", cfg, "--layer", "services", data)),
+                           ("demo", ("demo", "--store", srv.store, "--config", cfg)),
+                           ("a second serve", ("serve", "--store", srv.store, "--config", cfg, "--listen", "127.0.0.1:0"))):
+            out = subprocess.run([binary] + list(args), capture_output=True, text=True, timeout=60)
+            check(out.returncode == 1 and held in out.stderr and "in use" in out.stderr and not out.stdout,
+                  "%s of a served store is refused, naming the server" % what, (out.returncode, out.stdout, out.stderr))
+        con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
+        on_disk = con.execute("SELECT count(*) FROM services").fetchone()[0]
+        con.close()
+        check(on_disk == count and srv.get_json("/healthz")[2]["layers"]["services"] == count,
+              "the refused commands changed nothing", (count, on_disk))
         srv.stop()
+        out = run("import", "--store", srv.store, "--config", cfg, "--layer", "services", data)
+        check(out.returncode == 0, "once the server stops, import takes the store", out.stderr[-300:])
         out = run("audit", "verify", "--store", srv.store)
         check(out.returncode == 0 and re.search(r"intact: [1-9]\d* records", out.stdout), "audit verify", out.stdout)
         os.environ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=0"
