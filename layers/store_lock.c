@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@ struct cm_store_lock {
 
 cm_status cm_store_lock_take(const char *store_path, const char *command, cm_store_lock **out, cm_error *err) {
     *out = NULL;
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s.lock", store_path) >= (int)sizeof path)
+    /* Beside the file itself, so that two paths to one store (a symlink, a relative path)
+     * meet at one lock; a store not made yet goes by the path given. */
+    char real[PATH_MAX], path[PATH_MAX + 8];
+    const char *store = realpath(store_path, real) ? real : store_path;
+    if (snprintf(path, sizeof path, "%s.lock", store) >= (int)sizeof path)
         return cm_error_set(err, CM_ERR_IO, "store", "the store's path is too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)

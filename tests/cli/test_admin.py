@@ -97,7 +97,10 @@ def main():
         data = os.path.join(source, "data", "demo", "services.geojson")
         cfg = os.path.join(source, "config", "crisismap.json")
         held = "serve, pid %d" % srv.proc.pid
-        for what, args in (("import", ("import", "--store", srv.store, "--config", cfg, "--layer", "services", data)),
+        alias = os.path.join(srv.tmp, "alias.gpkg")
+        os.symlink(srv.store, alias)
+        for what, args in (("import through a symlink", ("import", "--store", alias, "--config", cfg, "--layer", "services", data)),
+                           ("import", ("import", "--store", srv.store, "--config", cfg, "--layer", "services", data)),
                            ("demo", ("demo", "--store", srv.store, "--config", cfg)),
                            ("a second serve", ("serve", "--store", srv.store, "--config", cfg, "--listen", "127.0.0.1:0"))):
             out = subprocess.run([binary] + list(args), capture_output=True, text=True, timeout=60)
