@@ -325,6 +325,26 @@ int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
     return lyr ? (int64_t)OGR_L_GetFeatureCount(lyr, TRUE) : -1;
 }
 
+/* One integer from a statement on the store's own connection; -1 when it fails. */
+static int64_t query_int(cm_persist *p, const char *sql) {
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
+    /* def->id is a checked identifier ([a-z0-9_]) from the configuration, never request input. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(fid), 0) FROM \"%s\"", def->id);
+    return query_int(p, sql);
+}
+
+int64_t cm_persist_data_version(cm_persist *p) { return query_int(p, "PRAGMA data_version"); }
+
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
     p->lock_deadline_ms = 0; /* a fresh budget for waiting on another program's lock */
     return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "begin");

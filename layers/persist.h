@@ -36,6 +36,12 @@ cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err);
 
 /* Number of rows in a layer's table, or -1 on error. */
 int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def);
+/* The largest feature id in a layer's table (0 when empty, -1 on error). */
+int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def);
+/* SQLite's data_version of the store's connection: it changes when another connection (another
+ * program, or a crisismap command) commits to the file, never for this connection's own commits.
+ * -1 on error. */
+int64_t cm_persist_data_version(cm_persist *p);
 
 /* Transactions around inserts; a failed transaction leaves the store as it was. */
 cm_status cm_persist_begin(cm_persist *p, cm_error *err);

@@ -56,6 +56,7 @@ struct cm_writer {
     char last_hash[2 * CM_SHA256_LEN + 1];
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
+    int64_t data_version; /* the store's, as of the last look: another program's commits change it */
     cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
 };
 
@@ -334,6 +335,29 @@ static void note_next_status_change(cm_writer *w, const cm_layer_def *def, const
     if (t < w->next_timer_ms) w->next_timer_ms = t;
 }
 
+/* Another program (a GIS editing the GeoPackage, a script) may commit to the store while the
+ * server runs. Its features are not in memory, and the ids it took are ones this worker would
+ * hand out next: every create in that layer then failed on the table's primary key, until a
+ * restart. When the store changed outside, the next ids go above the tables' and the layer is
+ * marked (/healthz) and logged, once. Costs one pragma per batch; the tables are only looked
+ * at when it moved (a `crisismap token` command moves it too). */
+static void notice_outside_writes(cm_writer *w) {
+    int64_t dv = cm_persist_data_version(w->persist);
+    if (dv == w->data_version) return;
+    w->data_version = dv;
+    for (size_t i = 0; i < w->store->n; i++) {
+        cm_layer *layer = &w->store->layers[i];
+        int64_t max = cm_persist_max_id(w->persist, layer->def);
+        if (max < w->next_id[i]) continue;
+        w->next_id[i] = max + 1;
+        if (!atomic_exchange(&layer->changed_outside, true))
+            fprintf(stderr,
+                    "crisismap: another program added features to %s (ids up to %" PRId64 ") while the server runs; they are "
+                    "not served until a restart, and new features get ids above them\n",
+                    layer->def->id, max);
+    }
+}
+
 static void process_batch(cm_writer *w, cm_edit *edits) {
     int64_t now = cm_clock_wall_ms();
     batch b;
@@ -343,6 +367,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     memcpy(hash0, w->last_hash, sizeof hash0);
     cm_error err;
     cm_error_clear(&err);
+    notice_outside_writes(w);
     cm_status s = cm_persist_begin(w->persist, &err);
     bool began = s == CM_OK;
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
@@ -525,6 +550,7 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
         free(w);
         return s;
     }
+    w->data_version = cm_persist_data_version(p);
     reload_tokens(w);
     replay_changes(w, replay, err);
     w->next_token_reload_ms = cm_clock_wall_ms() + TOKEN_RELOAD_MS;

@@ -91,6 +91,8 @@ def main():
             s, _, _ = srv.send_json("POST", "/api/collections/closures/items", tok, closure)
             time.sleep(0.3)
         check(s == 401, "a revoked token is refused within seconds", s)
+        check(srv.get_json("/healthz")[2]["changed_outside"] == [],
+              "token commands against a running server are not taken for another program's edits")
         # One writer of a store at a time: while it is served, import, demo and a second serve
         # are refused, naming the server, and change nothing.
         count = srv.get_json("/healthz")[2]["layers"]["services"]

@@ -361,6 +361,25 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     names = [f["properties"].get("name") for f in json.loads(out.stdout)["features"]] if out.returncode == 0 else []
     check("Field hospital GDAL" in names, "GDAL's OAPIF client sees the feature created through the API")
 
+    # --- another program adds a feature to the store while it is served (a GIS editing the file) ---
+    # Its id is one the server would hand out next: creates in that layer failed on the primary
+    # key, every one of them, until a restart. Now they go above it, and /healthz and the log say so.
+    srcfile = os.path.join(srv.tmp, "outside.geojson")
+    with open(srcfile, "w") as f:
+        json.dump({"type": "FeatureCollection", "features": [closure()]}, f)
+    s0, _, health0 = srv.get_json("/healthz")
+    out = subprocess.run(["ogr2ogr", "-append", "-nln", "closures", srv.store, srcfile], capture_output=True, text=True, timeout=120)
+    con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
+    outside_id = con.execute("SELECT MAX(fid) FROM closures").fetchone()[0]
+    con.close()
+    created = [srv.send_json("POST", ITEMS % "closures", op, closure()) for _ in range(2)]
+    s, _, health = srv.get_json("/healthz")
+    check(out.returncode == 0 and health0["changed_outside"] == [] and all(c[0] == 201 for c in created) and
+          created[0][2]["id"] > outside_id and health["changed_outside"] == ["closures"] and
+          "another program added features to closures" in srv.read_log(),
+          "after another program adds a feature, creates in that layer go on above its id, and /healthz says so",
+          (out.stderr[-200:], [c[0] for c in created], outside_id, created[0][2].get("id"), health.get("changed_outside")))
+
     # --- throttle (last: it blocks this address for a minute) ---
     codes = [srv.send_json("POST", ITEMS % "closures", "cm_bad%d" % i, closure())[0] for i in range(12)]
     s, h, b = srv.send_json("POST", ITEMS % "closures", op, closure())
