@@ -144,8 +144,9 @@ typedef struct cm_layer {
     const cm_layer_def *def; /* borrowed from the store's definitions */
     pthread_mutex_t lock;
     cm_snapshot *current;
-    /* Another program added features to the layer's table while the server ran: they are not
-     * in memory until a restart (set by the persistence worker, shown by /healthz). */
+    /* Another program added features to the layer's table, or removed some, while the server
+     * ran: memory differs from the store until a restart (set by the persistence worker, shown
+     * by /healthz). */
     atomic_bool changed_outside;
 } cm_layer;
 

@@ -414,6 +414,16 @@ cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int6
     return insert_row(p, def, id, geom, values, NULL, err);
 }
 
+/* The row of a feature the server holds is missing: only another program can have removed it
+ * (the server never deletes without its own edit). The statement changed nothing, so the
+ * transaction is still good for the batch's other edits. */
+static cm_status row_gone(cm_error *err, const cm_layer_def *def, int64_t id) {
+    return cm_error_set(err, CM_ERR_CONFLICT, "featureId",
+                        "feature %lld of %s is no longer in the store: another program removed it while the server ran; "
+                        "restart the server to load the store as it is",
+                        (long long)id, def->id);
+}
+
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, cm_error *err) {
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
@@ -422,7 +432,9 @@ cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, 
     if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     OGR_F_SetFID(f, id);
     cm_status s = write_feature(p, def, f, geom, values, err);
-    if (s == CM_OK && OGR_L_SetFeature(lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
+    OGRErr oe = s == CM_OK ? OGR_L_SetFeature(lyr, f) : OGRERR_NONE;
+    if (oe == OGRERR_NON_EXISTING_FEATURE) s = row_gone(err, def, id);
+    else if (oe != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
     OGR_F_Destroy(f);
     return s;
 }
@@ -430,7 +442,9 @@ cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, 
 cm_status cm_persist_delete(cm_persist *p, const cm_layer_def *def, int64_t id, cm_error *err) {
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
     if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
-    return OGR_L_DeleteFeature(lyr, id) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, def->id);
+    OGRErr oe = OGR_L_DeleteFeature(lyr, id);
+    if (oe == OGRERR_NON_EXISTING_FEATURE) return row_gone(err, def, id);
+    return oe == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, def->id);
 }
 
 cm_status cm_persist_clear(cm_persist *p, const cm_layer_def *def, cm_error *err) {

@@ -54,7 +54,8 @@ cm_status cm_persist_insert(cm_persist *p, const cm_layer_def *def, const cm_geo
 /* Inserts one feature under a given id (the writer assigns ids, never reusing one). */
 cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                                     const cm_value *values, cm_error *err);
-/* Replaces the row with this id (borrowed geometry and values). */
+/* Replaces the row with this id (borrowed geometry and values). CM_ERR_CONFLICT, with nothing
+ * written, when the row is not there (removed by another program); so for a delete. */
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, cm_error *err);
 /* Deletes the row with this id. */

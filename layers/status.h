@@ -21,6 +21,7 @@
     X(CM_ERR_NOT_FOUND, 404, "not_found", "no such resource")                              \
     X(CM_ERR_METHOD, 405, "method_not_allowed", "method not allowed on this resource")     \
     X(CM_ERR_NOT_ACCEPTABLE, 406, "not_acceptable", "no representation matches Accept")    \
+    X(CM_ERR_CONFLICT, 409, "conflict", "the store changed under the server")               \
     X(CM_ERR_PRECONDITION_FAILED, 412, "precondition_failed", "the feature has changed")   \
     X(CM_ERR_PAYLOAD_TOO_LARGE, 413, "payload_too_large", "the body is too large")         \
     X(CM_ERR_URI_TOO_LONG, 414, "uri_too_long", "the request URL is too long")             \

@@ -257,6 +257,14 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
 
 /* Applies e inside the open transaction. A failure of the edit itself is recorded in
  * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
+/* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT): the layer is
+ * marked and logged, once, as for features added from outside. */
+static void row_gone_outside(cm_layer *layer) {
+    if (!atomic_exchange(&layer->changed_outside, true))
+        fprintf(stderr, "crisismap: another program removed features of %s while the server runs; edits of them get 409 "
+                        "until a restart\n", layer->def->id);
+}
+
 static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     const cm_layer_def *def = e->layer->def;
     touched *t = touched_for(w, b, e->layer);
@@ -280,6 +288,11 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         if (e->kind == CM_EDIT_DELETE) {
             cm_feature *before = cm_feature_ref(cur);
             cm_status s = cm_persist_delete(w->persist, def, e->id, &e->err);
+            if (s == CM_ERR_CONFLICT) { /* this edit fails alone: nothing was written for it */
+                cm_feature_unref(before);
+                row_gone_outside(e->layer);
+                return CM_OK;
+            }
             if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
             if (s == CM_OK && !cm_draft_remove(&t->draft, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
             /* The change list may point at `before` no longer; deletions carry no feature. */
@@ -312,6 +325,11 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     if (s != CM_OK) return cm_error_set(&e->err, s, NULL, NULL);
     s = e->kind == CM_EDIT_CREATE ? cm_persist_insert_with_id(w->persist, def, id, &f->geom, f->values, &e->err)
                                   : cm_persist_update(w->persist, def, id, &f->geom, f->values, &e->err);
+    if (s == CM_ERR_CONFLICT) { /* this edit fails alone: nothing was written for it */
+        cm_feature_unref(f);
+        row_gone_outside(e->layer);
+        return CM_OK;
+    }
     if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
     if (s != CM_OK) {
         cm_feature_unref(f);

@@ -14,8 +14,8 @@ void handle_health_get(cm_request *req, cm_response *resp) {
         cm_snapshot_unref(s);
     }
     int64_t now = cm_clock_wall_ms();
-    /* changed_outside: layers another program added features to while the server ran (not
-     * served until a restart). */
+    /* changed_outside: layers another program added features to, or removed features of, while
+     * the server ran (memory differs from the store until a restart). */
     json_t *doc = json_pack("{s:s, s:b, s:o, s:I, s:o}", "status", "ok", "store_open", 1, "layers", layers, "uptime_s",
                             (json_int_t)((now - req->srv->started_ms) / 1000), "changed_outside", outside);
     cm_handlers_send_json(resp, doc, "application/json");

@@ -150,7 +150,7 @@ async function main() {
     await op.selectOption('#f-severity', 'full');
     await op.click('#save');
     const t0 = Date.now();
-    await op.waitForFunction(() => document.getElementById('form-ok').textContent.length > 0 && !document.getElementById('lift').hidden, null, { timeout: 5000 });
+    await op.waitForFunction(() => document.getElementById('form-ok').textContent === CM.t('saved') && !document.getElementById('lift').hidden, null, { timeout: 5000 });
     const arrived = await page.waitForFunction((n) => document.querySelectorAll('#map .cm-closures').length === n + 1, before, { timeout: 2000 })
       .then(() => true, () => false);
     check(arrived, 'a second residents\' page shows the drawn closure without reloading (' + (Date.now() - t0) + ' ms)');
@@ -175,7 +175,9 @@ async function main() {
     await op.waitForFunction(() => document.getElementById('f-description_en').value === 'changed by the control room', null, { timeout: 5000 });
     await op.fill('#f-name', 'Live test closure (renamed)');
     await op.click('#save');
-    const retried = await op.waitForFunction(() => document.getElementById('form-ok').textContent.length > 0 && document.getElementById('conflict').hidden, null, { timeout: 5000 })
+    // 'saved', not any text: the console shows 'saving' while the request is in flight, and reading
+    // the feature then raced the save (the ASan build lost that race once in CI).
+    const retried = await op.waitForFunction(() => document.getElementById('form-ok').textContent === CM.t('saved') && document.getElementById('conflict').hidden, null, { timeout: 5000 })
       .then(() => true, () => false);
     const after = await api(srv.url + '/api/collections/closures/items/' + created.id, 'GET');
     check(retried && after.body.properties.name === 'Live test closure (renamed)' && after.body.properties.description_en === 'changed by the control room',

@@ -380,6 +380,30 @@ def run_all(srv, admin, op, op2, scoped, viewer):
           "after another program adds a feature, creates in that layer go on above its id, and /healthz says so",
           (out.stderr[-200:], [c[0] for c in created], outside_id, created[0][2].get("id"), health.get("changed_outside")))
 
+    # A feature's row removed by another program: its edits get 409 saying why, alone; the other
+    # edits of the same moments go through (before, the failed statement failed its whole batch,
+    # with 503 "retry", for as long as anyone kept editing that feature).
+    _, _, gone = srv.send_json("POST", ITEMS % "closures", op, closure("to be removed outside"))
+    _, _, kept = srv.send_json("POST", ITEMS % "closures", op, closure("edited beside it"))
+    rm = subprocess.run(["ogrinfo", srv.store, "-sql", "DELETE FROM closures WHERE fid = %d" % gone["id"]],
+                        capture_output=True, text=True, timeout=120)
+    results = {}
+    def patch(fid, value):
+        results[fid] = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": value}},
+                                     content_type="application/merge-patch+json")
+    threads = [threading.Thread(target=patch, args=(fid, "works")) for fid in (gone["id"], kept["id"], gone["id"])]
+    threads += [threading.Thread(target=patch, args=(kept["id"], "flood"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sd, _, bd = srv.send_json("DELETE", ITEMS % "closures" + "/%d" % gone["id"], op)
+    g = results[gone["id"]]
+    check(rm.returncode == 0 and g[0] == 409 and "another program removed it" in g[2]["description"] and
+          results[kept["id"]][0] == 200 and sd == 409,
+          "an edit of a feature another program removed gets 409 alone; the edits beside it go through",
+          (rm.stderr[-200:], g[0], g[2], results[kept["id"]][0], sd))
+
     # --- throttle (last: it blocks this address for a minute) ---
     codes = [srv.send_json("POST", ITEMS % "closures", "cm_bad%d" % i, closure())[0] for i in range(12)]
     s, h, b = srv.send_json("POST", ITEMS % "closures", op, closure())
