@@ -255,8 +255,6 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
     return s;
 }
 
-/* Applies e inside the open transaction. A failure of the edit itself is recorded in
- * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
 /* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT): the layer is
  * marked and logged, once, as for features added from outside. */
 static void row_gone_outside(cm_layer *layer) {
@@ -265,6 +263,8 @@ static void row_gone_outside(cm_layer *layer) {
                         "until a restart\n", layer->def->id);
 }
 
+/* Applies e inside the open transaction. A failure of the edit itself is recorded in
+ * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
 static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     const cm_layer_def *def = e->layer->def;
     touched *t = touched_for(w, b, e->layer);
