@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -22,8 +24,17 @@
 #include "datetime.h"
 #include "sched_hint.h"
 
+/* WAL size past which the reader leaves a gap between pages (twice SQLite's automatic
+ * checkpoint, 1,000 pages of 4 KB). A checkpoint can only reset the WAL while no reader is
+ * inside a read transaction, and with clients asking for pages without pause this thread is
+ * almost always inside one: the WAL grew from 4 to 18 MB over 90 s of creates beside four
+ * feed clients. A gap lets the worker's next commit checkpoint it all. */
+#define WAL_GAP_BYTES (8L << 20)
+#define WAL_GAP_NS 3000000L
+
 struct cm_audit_reader {
     sqlite3 *db;
+    char *wal_path; /* the store's -wal file */
     const cm_store *store;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -163,6 +174,13 @@ static void serve(cm_audit_reader *r, cm_edit *e) {
     }
 }
 
+static void leave_checkpoint_gap(cm_audit_reader *r) {
+    struct stat st;
+    if (stat(r->wal_path, &st) != 0 || st.st_size <= WAL_GAP_BYTES) return;
+    struct timespec gap = {0, WAL_GAP_NS};
+    nanosleep(&gap, NULL);
+}
+
 static void *reader_main(void *arg) {
     cm_audit_reader *r = arg;
     pthread_setname_np(pthread_self(), "cm-audit-read");
@@ -178,6 +196,7 @@ static void *reader_main(void *arg) {
         pthread_mutex_unlock(&r->lock);
         serve(r, e);
         e->done(e, e->done_cls);
+        leave_checkpoint_gap(r);
         pthread_mutex_lock(&r->lock);
     }
     pthread_mutex_unlock(&r->lock);
@@ -189,10 +208,15 @@ cm_status cm_audit_reader_start(const char *path, const cm_store *st, cm_audit_r
     cm_audit_reader *r = calloc(1, sizeof *r);
     if (!r) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     r->store = st;
+    if (asprintf(&r->wal_path, "%s-wal", path) < 0) {
+        free(r);
+        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    }
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         cm_error_set(err, CM_ERR_IO, "store", "cannot open %s to read its audit log: %s", path,
                      r->db ? sqlite3_errmsg(r->db) : "out of memory");
         sqlite3_close(r->db);
+        free(r->wal_path);
         free(r);
         return CM_ERR_IO;
     }
@@ -202,6 +226,7 @@ cm_status cm_audit_reader_start(const char *path, const cm_store *st, cm_audit_r
     if (read_last_seq(r->db, &last) != SQLITE_OK) {
         cm_error_set(err, CM_ERR_IO, "store", "cannot read the audit log of %s: %s", path, sqlite3_errmsg(r->db));
         sqlite3_close(r->db);
+        free(r->wal_path);
         free(r);
         return CM_ERR_IO;
     }
@@ -211,6 +236,7 @@ cm_status cm_audit_reader_start(const char *path, const cm_store *st, cm_audit_r
         pthread_mutex_destroy(&r->lock);
         pthread_cond_destroy(&r->wake);
         sqlite3_close(r->db);
+        free(r->wal_path);
         free(r);
         return cm_error_set(err, CM_ERR_INTERNAL, NULL, "cannot start the audit reader thread");
     }
@@ -252,5 +278,6 @@ void cm_audit_reader_destroy(cm_audit_reader *r) {
     cm_audit_reader_stop(r);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->wake);
+    free(r->wal_path);
     free(r);
 }
