@@ -212,6 +212,7 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
 
 void cm_persist_close(cm_persist *p) {
     if (!p) return;
+    sqlite3_finalize(p->data_version); /* before GDAL closes the connection it belongs to */
     if (p->ds) GDALClose(p->ds);
     free(p->path);
     free(p);
@@ -343,7 +344,14 @@ int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
     return query_int(p, sql);
 }
 
-int64_t cm_persist_data_version(cm_persist *p) { return query_int(p, "PRAGMA data_version"); }
+int64_t cm_persist_data_version(cm_persist *p) {
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (!p->data_version && (!db || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &p->data_version, NULL) != SQLITE_OK))
+        return -1;
+    int64_t v = sqlite3_step(p->data_version) == SQLITE_ROW ? sqlite3_column_int64(p->data_version, 0) : -1;
+    sqlite3_reset(p->data_version);
+    return v;
+}
 
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
     p->lock_deadline_ms = 0; /* a fresh budget for waiting on another program's lock */

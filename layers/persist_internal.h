@@ -14,6 +14,7 @@ struct cm_persist {
     char *path;
     long lock_wait_ms;        /* see cm_persist_set_lock_wait */
     int64_t lock_deadline_ms; /* monotonic; 0: no wait yet in this transaction */
+    struct sqlite3_stmt *data_version; /* PRAGMA data_version, prepared once (asked every batch) */
 };
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
