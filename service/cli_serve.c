@@ -135,7 +135,8 @@ int cm_cli_serve(int argc, char **argv) {
         fprintf(stderr, "crisismap serve: %s\n", err.message);
         goto out;
     }
-    /* From here on the persistence worker alone owns the dataset; reads never touch it. */
+    /* From here on the persistence worker alone owns the dataset; reads never touch it (the
+     * audit reader has a read-only SQLite connection of its own). */
     if (cm_writer_start(persist, store, &tokens, cm_events_publish, events, ecfg.log_length, &writer, &err) != CM_OK) {
         persist = NULL;
         fprintf(stderr, "crisismap serve: %s\n", err.message);

@@ -134,7 +134,8 @@ cm_edit *cm_request_edit(cm_request *req) {
     return &st->edit;
 }
 
-/* Runs on the persistence worker once the edit is committed (or failed). */
+/* Runs on the persistence worker once the edit is committed (or failed), or on the audit
+ * reader once its read is done. */
 static void on_edit_done(cm_edit *e, void *cls) {
     (void)e;
     struct cm_request_state *st = cls;
