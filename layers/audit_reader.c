@@ -127,7 +127,7 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
     cm_buf_init(&changes, (size_t)1 << 30);
     int rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
     if (rc != SQLITE_OK) return rc;
-    rc = read_last_seq(r->db, &last);
+    if (e->audit_forward) rc = read_last_seq(r->db, &last); /* where a forward read has looked up to */
     if (rc == SQLITE_OK) rc = prepare_page(r, e, limit, &st);
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && got++ < limit) { /* the one past the page: another follows */
@@ -156,14 +156,13 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
 
 static void serve(cm_audit_reader *r, cm_edit *e) {
     cm_error_clear(&e->err);
-    e->audit = json_array();
     e->changes_count = 0;
-    if (!e->audit) {
-        cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
-        return;
-    }
     if (e->audit_as_changes && !e->layer) {
         cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "changes are read per layer");
+        return;
+    }
+    if (!e->audit_as_changes && !(e->audit = json_array())) { /* records; changes go to e->changes */
+        cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
         return;
     }
     if (read_page(r, e) != SQLITE_OK) {

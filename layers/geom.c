@@ -231,3 +231,11 @@ void cm_geom_builder_release(cm_geom_builder *b) {
     cm_geom_release(&b->g);
     memset(b, 0, sizeof *b);
 }
+
+bool cm_geom_equal(const cm_geom *a, const cm_geom *b) {
+    if (a->type != b->type || a->n_points != b->n_points || a->n_runs != b->n_runs || a->n_polys != b->n_polys)
+        return false;
+    if (a->n_points && memcmp(a->xy, b->xy, 2 * sizeof(double) * a->n_points) != 0) return false;
+    if (a->n_runs && memcmp(a->run_start, b->run_start, sizeof(uint32_t) * (a->n_runs + 1)) != 0) return false;
+    return !a->n_polys || memcmp(a->poly_start, b->poly_start, sizeof(uint32_t) * (a->n_polys + 1)) == 0;
+}

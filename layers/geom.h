@@ -65,6 +65,8 @@ static inline bool cm_bbox_within(const cm_bbox *in, const cm_bbox *out) {
 /* True when g shares at least one point with the closed box b: the geometry itself, not
  * its envelope (a diagonal line whose envelope covers b's corner does not match). */
 bool cm_geom_intersects_bbox(const cm_geom *g, const cm_bbox *b);
+/* Same type, positions, runs and polygons (exact coordinates). */
+bool cm_geom_equal(const cm_geom *a, const cm_geom *b);
 
 /* Builds a cm_geom incrementally with a cap on points, runs and polygons, so a hostile
  * input cannot make it allocate without bound. */

@@ -121,17 +121,22 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
     return CM_OK;
 }
 
+int64_t cm_persist_query_int(cm_persist *p, const char *sql) {
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 /* Acknowledged writes need it, and so does the WAL VFS (wal_vfs.h): whatever
  * OGR_SQLITE_PRAGMA asked for, the store's connection commits with synchronous=FULL. */
 static cm_status require_full_sync(cm_persist *p, cm_error *err) {
     sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
     if (!db) return cm_error_set(err, CM_ERR_IO, "store", "cannot reach the GeoPackage's SQLite connection");
-    sqlite3_stmt *st = NULL;
-    int level = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        level = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (level >= 2) return CM_OK; /* FULL or EXTRA */
+    if (cm_persist_query_int(p, "PRAGMA synchronous") >= 2) return CM_OK; /* FULL or EXTRA */
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
         return cm_error_set(err, CM_ERR_IO, "store", "cannot set synchronous=FULL: %s", sqlite3_errmsg(db));
     return CM_OK;
@@ -326,22 +331,11 @@ int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
     return lyr ? (int64_t)OGR_L_GetFeatureCount(lyr, TRUE) : -1;
 }
 
-/* One integer from a statement on the store's own connection; -1 when it fails. */
-static int64_t query_int(cm_persist *p, const char *sql) {
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
     /* def->id is a checked identifier ([a-z0-9_]) from the configuration, never request input. */
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(fid), 0) FROM \"%s\"", def->id);
-    return query_int(p, sql);
+    return cm_persist_query_int(p, sql);
 }
 
 int64_t cm_persist_data_version(cm_persist *p) {

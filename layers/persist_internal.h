@@ -19,5 +19,8 @@ struct cm_persist {
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
 cm_status cm_persist_gdal_error(cm_error *err, const char *what);
+/* One integer from a statement on the store's own SQLite connection (the first column of the
+ * first row; 0 for NULL); -1 when it fails. */
+int64_t cm_persist_query_int(cm_persist *p, const char *sql);
 
 #endif

@@ -220,13 +220,6 @@ int64_t cm_persist_audit_max_feature_id(cm_persist *p, const cm_layer_def *def) 
     /* def->id is a checked identifier ([a-z0-9_]) from the configuration, never request input. */
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT MAX(feature_id) FROM " AUDIT_TABLE " WHERE layer = '%s'", def->id);
-    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
-    int64_t max = 0;
-    OGRFeatureH f = res ? OGR_L_GetNextFeature(res) : NULL;
-    if (f) {
-        max = OGR_F_GetFieldAsInteger64(f, 0);
-        OGR_F_Destroy(f);
-    }
-    if (res) GDALDatasetReleaseResultSet(p->ds, res);
-    return max;
+    int64_t max = cm_persist_query_int(p, sql);
+    return max > 0 ? max : 0;
 }

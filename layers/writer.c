@@ -18,6 +18,7 @@
 #include "writer.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,14 +168,6 @@ static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature 
     return action;
 }
 
-static bool same_geom(const cm_geom *a, const cm_geom *b) {
-    if (a->type != b->type || a->n_points != b->n_points || a->n_runs != b->n_runs || a->n_polys != b->n_polys)
-        return false;
-    if (a->n_points && memcmp(a->xy, b->xy, 2 * sizeof(double) * a->n_points) != 0) return false;
-    if (a->n_runs && memcmp(a->run_start, b->run_start, sizeof(uint32_t) * (a->n_runs + 1)) != 0) return false;
-    return !a->n_polys || memcmp(a->poly_start, b->poly_start, sizeof(uint32_t) * (a->n_polys + 1)) == 0;
-}
-
 /* True when stamped values and geom would store what cur holds: every property but the
  * stamp (created, updated, updated_by, version) equal, the status as time now gives it. */
 static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, const cm_geom *geom, const cm_value *v) {
@@ -183,7 +176,7 @@ static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, cons
         if (def->props[i].server_owned && (int)i != status) continue;
         if (!cm_value_equal(&v[i], &cur->values[i])) return false;
     }
-    return same_geom(geom, &cur->geom);
+    return cm_geom_equal(geom, &cur->geom);
 }
 
 static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
@@ -255,12 +248,20 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
     return s;
 }
 
-/* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT): the layer is
- * marked and logged, once, as for features added from outside. */
+/* Another program changed a layer's table while the server runs: the layer is marked for
+ * /healthz, and the first such change of it is logged with the given message. */
+__attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer *layer, const char *fmt, ...) {
+    if (atomic_exchange(&layer->changed_outside, true)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT). */
 static void row_gone_outside(cm_layer *layer) {
-    if (!atomic_exchange(&layer->changed_outside, true))
-        fprintf(stderr, "crisismap: another program removed features of %s while the server runs; edits of them get 409 "
-                        "until a restart\n", layer->def->id);
+    mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs; edits of them get "
+                                "409 until a restart\n", layer->def->id);
 }
 
 /* Applies e inside the open transaction. A failure of the edit itself is recorded in
@@ -368,11 +369,10 @@ static void notice_outside_writes(cm_writer *w) {
         int64_t max = cm_persist_max_id(w->persist, layer->def);
         if (max < w->next_id[i]) continue;
         w->next_id[i] = max + 1;
-        if (!atomic_exchange(&layer->changed_outside, true))
-            fprintf(stderr,
-                    "crisismap: another program added features to %s (ids up to %" PRId64 ") while the server runs; they are "
-                    "not served until a restart, and new features get ids above them\n",
-                    layer->def->id, max);
+        mark_changed_outside(layer,
+                             "crisismap: another program added features to %s (ids up to %" PRId64 ") while the server "
+                             "runs; they are not served until a restart, and new features get ids above them\n",
+                             layer->def->id, max);
     }
 }
 

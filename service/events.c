@@ -56,7 +56,6 @@ struct cm_events {
     pthread_cond_t tick;
 };
 
-
 /* Resumes every suspended subscriber. Caller holds hub->lock. */
 static void wake_all(cm_events *ev) {
     for (subscriber *s = ev->idle; s;) {

@@ -4,11 +4,9 @@
  *
  * DESIGN: answered from the in-memory event log when it still holds everything after
  * `since`; otherwise from the audit log (which keeps every change forever) through the
- * audit reader (layers/audit_reader.h), beside the writes. Sequence numbers are the audit log's, so they survive restarts. */
+ * audit reader (layers/audit_reader.h), beside the writes. Sequence numbers are the audit
+ * log's, so they survive restarts. */
 #include <inttypes.h>
-#include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../events.h"
