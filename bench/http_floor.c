@@ -1,0 +1,168 @@
+/* http_floor.c — the thinnest durable HTTP writer, for the write benchmark (bench/write.sh).
+ *
+ * usage: http-floor STORE.gpkg
+ *
+ * Listens on 127.0.0.1 (a free port, printed alone on the first line of stdout) with
+ * libmicrohttpd on one thread, and answers every request with a body by inserting one row
+ * into STORE's `services` table, committed before its 201 (WAL, synchronous=FULL): the same
+ * row, triggers and transaction as raw_gpkg_insert.py's 1-connection mode, done in C on the
+ * HTTP thread. No parsing, validation, audit record, snapshot or response body worth the
+ * name. It is what HTTP itself costs on this box, so the report can tell how much of the gap
+ * between crisismap's creates and raw inserts is the HTTP round trip and how much is the
+ * server's own work. Stops on SIGTERM or SIGINT. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static sqlite3 *db;
+static sqlite3_stmt *insert_row, *begin_tx, *commit_tx, *rollback_tx;
+static long seq;
+
+/* The point of a GeoPackage geometry blob, as the R-tree triggers need it. */
+static int blob_point(const unsigned char *b, int n, double *x, double *y) {
+    static const int envelope_bytes[8] = {0, 32, 48, 48, 64, 0, 0, 0};
+    if (!b || n < 8 || b[0] != 'G' || b[1] != 'P' || (b[3] & 0x10)) return 0;
+    int wkb = 8 + envelope_bytes[(b[3] >> 1) & 7];
+    if (n < wkb + 21) return 0;
+    memcpy(x, b + wkb + 5, 8);
+    memcpy(y, b + wkb + 13, 8);
+    return 1;
+}
+
+static void st_isempty(sqlite3_context *c, int argc, sqlite3_value **v) {
+    (void)argc;
+    const unsigned char *b = sqlite3_value_blob(v[0]);
+    if (!b) {
+        sqlite3_result_null(c);
+        return;
+    }
+    sqlite3_result_int(c, sqlite3_value_bytes(v[0]) >= 4 && (b[3] & 0x10) ? 1 : 0);
+}
+
+static void st_coordinate(sqlite3_context *c, int argc, sqlite3_value **v) {
+    (void)argc;
+    double x, y;
+    if (!blob_point(sqlite3_value_blob(v[0]), sqlite3_value_bytes(v[0]), &x, &y)) sqlite3_result_null(c);
+    else sqlite3_result_double(c, *(const int *)sqlite3_user_data(c) ? y : x);
+}
+
+static int step_reset(sqlite3_stmt *s) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE;
+}
+
+static int insert_one(void) {
+    /* GeoPackageBinary: "GP", version 0, flags 1 (little-endian, no envelope), srs 4326; WKB Point. */
+    unsigned char g[29] = {'G', 'P', 0, 1};
+    int32_t srs = 4326;
+    uint32_t point = 1;
+    memcpy(g + 4, &srs, 4);
+    g[8] = 1;
+    memcpy(g + 9, &point, 4);
+    seq++;
+    double x = 7.405 + (double)(seq * 7919 % 30000) / 1e6, y = 43.725 + (double)(seq * 104729 % 25000) / 1e6;
+    memcpy(g + 13, &x, 8);
+    memcpy(g + 21, &y, 8);
+    char name[64], now[32];
+    snprintf(name, sizeof name, "floor %ld", seq);
+    time_t t = time(NULL);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&t));
+    if (!step_reset(begin_tx)) return 0;
+    sqlite3_bind_blob(insert_row, 1, g, sizeof g, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_row, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_row, 3, "water", -1, SQLITE_STATIC);
+    sqlite3_bind_int(insert_row, 4, (int)(seq % 500));
+    sqlite3_bind_text(insert_row, 5, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_row, 6, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_row, 7, "bench", -1, SQLITE_STATIC);
+    sqlite3_bind_int(insert_row, 8, 1);
+    if (step_reset(insert_row) && step_reset(commit_tx)) return 1;
+    step_reset(rollback_tx);
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+    (void)cls, (void)url, (void)method, (void)version, (void)upload;
+    static int seen;
+    if (!*con_cls) { /* headers only: wait for the body */
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    static const char body[] = "{\"type\":\"Feature\"}";
+    int ok = insert_one();
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/geo+json");
+    enum MHD_Result rc = MHD_queue_response(conn, ok ? MHD_HTTP_CREATED : MHD_HTTP_INTERNAL_SERVER_ERROR, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: http-floor STORE.gpkg\n");
+        return 2;
+    }
+    static const int X = 0, Y = 1;
+    const int fn = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+    if (sqlite3_open(argv[1], &db) != SQLITE_OK ||
+        sqlite3_create_function(db, "ST_IsEmpty", 1, fn, NULL, st_isempty, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "ST_MinX", 1, fn, (void *)&X, st_coordinate, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "ST_MaxX", 1, fn, (void *)&X, st_coordinate, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "ST_MinY", 1, fn, (void *)&Y, st_coordinate, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "ST_MaxY", 1, fn, (void *)&Y, st_coordinate, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO services (geom, name, kind, capacity, created, updated, updated_by, version) "
+                           "VALUES (?,?,?,?,?,?,?,?)",
+                           -1, &insert_row, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin_tx, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "COMMIT", -1, &commit_tx, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "ROLLBACK", -1, &rollback_tx, NULL) != SQLITE_OK) {
+        fprintf(stderr, "http-floor: %s: %s\n", argv[1], sqlite3_errmsg(db));
+        return 1;
+    }
+    /* Blocked before libmicrohttpd's thread starts, so that it inherits the mask and the
+     * signal reaches the sigwait below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL,
+                                            NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!info) {
+        fprintf(stderr, "http-floor: cannot listen on 127.0.0.1\n");
+        return 1;
+    }
+    printf("%u\n", (unsigned)info->port);
+    fflush(stdout);
+    int sig;
+    sigwait(&stop, &sig);
+    MHD_stop_daemon(d);
+    sqlite3_finalize(insert_row);
+    sqlite3_finalize(begin_tx);
+    sqlite3_finalize(commit_tx);
+    sqlite3_finalize(rollback_tx);
+    sqlite3_close(db);
+    return 0;
+}
