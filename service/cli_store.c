@@ -46,6 +46,21 @@ static int import_one(cm_persist *p, const cm_layer_def *def, const char *file, 
     return CM_EXIT_OK;
 }
 
+/* Takes the store's lock and opens it for writing, or says why not; the caller releases both. */
+static int open_store_for_writing(const char *command, const char *store, const cm_config *cfg, cm_persist **p,
+                                  cm_store_lock **lock) {
+    cm_error err;
+    cm_error_clear(&err);
+    *lock = NULL;
+    if (cm_store_lock_take(store, command, lock, &err) != CM_OK || cm_persist_open(store, &cfg->defs, true, p, &err) != CM_OK) {
+        fprintf(stderr, "crisismap %s: %s\n", command, err.message);
+        cm_store_lock_release(*lock);
+        *lock = NULL;
+        return CM_EXIT_FAILURE;
+    }
+    return CM_EXIT_OK;
+}
+
 int cm_cli_demo(int argc, char **argv) {
     cm_cli_option opts[] = {
         {"--store", true, "GeoPackage store to create or refill (required)", NULL},
@@ -70,15 +85,11 @@ int cm_cli_demo(int argc, char **argv) {
             cm_config_release(&cfg);
             return CM_EXIT_USAGE;
         }
-    cm_error err;
-    cm_error_clear(&err);
     cm_persist *p;
     cm_store_lock *lock;
-    if (cm_store_lock_take(store, "demo", &lock, &err) != CM_OK || cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
-        fprintf(stderr, "crisismap demo: %s\n", err.message);
-        cm_store_lock_release(lock);
+    if ((rc = open_store_for_writing("demo", store, &cfg, &p, &lock)) != CM_EXIT_OK) {
         cm_config_release(&cfg);
-        return CM_EXIT_FAILURE;
+        return rc;
     }
     rc = CM_EXIT_OK;
     for (size_t i = 0; i < cfg.n_demo && rc == CM_EXIT_OK; i++)
@@ -125,15 +136,11 @@ int cm_cli_import(int argc, char **argv) {
         cm_config_release(&cfg);
         return CM_EXIT_USAGE;
     }
-    cm_error err;
-    cm_error_clear(&err);
     cm_persist *p;
     cm_store_lock *lock;
-    if (cm_store_lock_take(store, "import", &lock, &err) != CM_OK || cm_persist_open(store, &cfg.defs, true, &p, &err) != CM_OK) {
-        fprintf(stderr, "crisismap import: %s\n", err.message);
-        cm_store_lock_release(lock);
+    if ((rc = open_store_for_writing("import", store, &cfg, &p, &lock)) != CM_EXIT_OK) {
         cm_config_release(&cfg);
-        return CM_EXIT_FAILURE;
+        return rc;
     }
     rc = import_one(p, def, pos[0], cm_cli_value(opts, n_opts, "--s_srs"),
                     cm_cli_value(opts, n_opts, "--skip-invalid") != NULL, cm_cli_value(opts, n_opts, "--replace") != NULL);
