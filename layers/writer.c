@@ -385,6 +385,9 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     memcpy(hash0, w->last_hash, sizeof hash0);
     cm_error err;
     cm_error_clear(&err);
+    /* Before BEGIN, not inside: a pragma there would open the read transaction, and SQLite
+     * does not wait (busy handler) to upgrade an open read transaction to a write, so the
+     * batch would fail at once while a GIS holds the lock instead of waiting its turn. */
     notice_outside_writes(w);
     cm_status s = cm_persist_begin(w->persist, &err);
     bool began = s == CM_OK;
