@@ -17,14 +17,22 @@ static void field(cm_buf *b, const char *s) {
         cm_buf_append_str(b, "-1:");
         return;
     }
-    cm_buf_printf(b, "%zu:", strlen(s));
+    cm_buf_append_int(b, (int64_t)strlen(s));
+    cm_buf_append_char(b, ':');
     cm_buf_append_str(b, s);
 }
 
 void cm_audit_seal(cm_audit_record *rec) {
     cm_buf b;
     cm_buf_init(&b, (size_t)1 << 30);
-    cm_buf_printf(&b, "crisismap-audit-v1|%" PRId64 "|%" PRId64 "|%" PRId64 "|", rec->seq, rec->time_ms, rec->feature_id);
+    /* The bytes hashed are fixed by every stored chain: decimal integers, as "%" PRId64. */
+    cm_buf_append_str(&b, "crisismap-audit-v1|");
+    cm_buf_append_int(&b, rec->seq);
+    cm_buf_append_char(&b, '|');
+    cm_buf_append_int(&b, rec->time_ms);
+    cm_buf_append_char(&b, '|');
+    cm_buf_append_int(&b, rec->feature_id);
+    cm_buf_append_char(&b, '|');
     field(&b, rec->actor);
     field(&b, rec->role);
     field(&b, rec->action);

@@ -60,6 +60,24 @@ bool cm_buf_append_str(cm_buf *b, const char *s) { return cm_buf_append(b, s, st
 
 bool cm_buf_append_char(cm_buf *b, char c) { return cm_buf_append(b, &c, 1); }
 
+size_t cm_int_to_text(int64_t v, char *out) {
+    char tmp[CM_INT_TEXT_MAX];
+    char *end = tmp + sizeof tmp, *p = end;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    memcpy(out, p, (size_t)(end - p));
+    return (size_t)(end - p);
+}
+
+bool cm_buf_append_int(cm_buf *b, int64_t v) {
+    char tmp[CM_INT_TEXT_MAX];
+    return cm_buf_append(b, tmp, cm_int_to_text(v, tmp));
+}
+
 bool cm_buf_printf(cm_buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -7,6 +7,7 @@
 #define CM_BUF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 typedef struct cm_buf {
@@ -27,6 +28,13 @@ bool cm_buf_append(cm_buf *b, const void *data, size_t n);
 bool cm_buf_append_str(cm_buf *b, const char *s);
 bool cm_buf_append_char(cm_buf *b, char c);
 bool cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends v in decimal, as "%" PRId64 writes it, without printf: libquadmath, loaded with
+ * GDAL's dependencies, registers printf hooks, and glibc then sends every printf call in the
+ * process down its slow positional path; integers are in every feature and audit record. */
+bool cm_buf_append_int(cm_buf *b, int64_t v);
+/* The same into out (at least CM_INT_TEXT_MAX bytes, not terminated); returns its length. */
+enum { CM_INT_TEXT_MAX = 20 };
+size_t cm_int_to_text(int64_t v, char *out);
 /* Reserves room for n more bytes; returns a pointer to write into, or NULL. The caller
  * then adds what it wrote with cm_buf_commit. */
 char *cm_buf_reserve(cm_buf *b, size_t n);

@@ -91,14 +91,46 @@ bool cm_datetime_parse(const char *s, int64_t *out_ms) {
     return true;
 }
 
+/* Writes v (0 <= v < 10^width) with leading zeros; returns the end. */
+static char *put_digits(char *p, int v, int width) {
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 size_t cm_datetime_format(int64_t ms, char *out) {
     int y, mo, d, h, mi;
     double sec;
     cm_datetime_split(ms, &y, &mo, &d, &h, &mi, &sec);
     int whole = (int)sec, frac_ms = (int)(ms - (ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)) * 1000);
-    int n = frac_ms ? snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, whole, frac_ms)
-                    : snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, whole);
-    return n > 0 ? (size_t)n : 0;
+    if (y < 0 || y > 9999) { /* outside RFC 3339: printf's widths say what it looks like */
+        int n = frac_ms ? snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, whole, frac_ms)
+                        : snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, whole);
+        return n > 0 ? (size_t)n : 0;
+    }
+    /* Digit by digit: this runs for every time of every feature written, and printf is slow
+     * in this process (see cm_buf_append_int). */
+    char *p = out;
+    p = put_digits(p, y, 4);
+    *p++ = '-';
+    p = put_digits(p, mo, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, h, 2);
+    *p++ = ':';
+    p = put_digits(p, mi, 2);
+    *p++ = ':';
+    p = put_digits(p, whole, 2);
+    if (frac_ms) {
+        *p++ = '.';
+        p = put_digits(p, frac_ms, 3);
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 void cm_datetime_split(int64_t ms, int *year, int *month, int *day, int *hour, int *minute,

@@ -73,7 +73,9 @@ cm_status cm_feature_create(const cm_layer_def *def, int64_t id, cm_geom *geom, 
 
     cm_buf b;
     cm_buf_init(&b, FEATURE_JSON_MAX);
-    cm_buf_printf(&b, "{\"type\":\"Feature\",\"id\":%" PRId64 ",\"geometry\":", id);
+    cm_buf_append_str(&b, "{\"type\":\"Feature\",\"id\":");
+    cm_buf_append_int(&b, id);
+    cm_buf_append_str(&b, ",\"geometry\":");
     f->geom_off = b.len;
     cm_geojson_write_geometry(&b, &f->geom, CM_DEGREE_DECIMALS, false);
     f->geom_len = b.len - f->geom_off;

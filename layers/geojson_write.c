@@ -73,7 +73,9 @@ static bool write_runs(cm_buf *b, const cm_geom *g, uint32_t r0, uint32_t r1, in
 
 bool cm_geojson_write_geometry(cm_buf *b, const cm_geom *g, int decimals, bool lat_first) {
     if (g->type == CM_GEOM_NONE) return cm_buf_append_str(b, "null");
-    cm_buf_printf(b, "{\"type\":\"%s\",\"coordinates\":", cm_geom_type_name(g->type));
+    cm_buf_append_str(b, "{\"type\":\"");
+    cm_buf_append_str(b, cm_geom_type_name(g->type));
+    cm_buf_append_str(b, "\",\"coordinates\":");
     switch (g->type) {
     case CM_GEOM_POINT: write_position(b, g->xy, decimals, lat_first); break;
     case CM_GEOM_LINESTRING:
@@ -97,7 +99,7 @@ bool cm_geojson_write_value(cm_buf *b, const cm_value *v) {
     if (!v->set) return cm_buf_append(b, "null", 4);
     switch (v->type) {
     case CM_PROP_STRING: return cm_buf_append_json_string(b, v->u.s);
-    case CM_PROP_INTEGER: return cm_buf_printf(b, "%" PRId64, v->u.i);
+    case CM_PROP_INTEGER: return cm_buf_append_int(b, v->u.i);
     case CM_PROP_NUMBER:
         if (!isfinite(v->u.d)) return cm_buf_append(b, "null", 4);
         return cm_buf_printf(b, "%.15g", v->u.d);

@@ -88,6 +88,42 @@ void cm_persist_set_lock_wait(cm_persist *p, long ms) {
     if (db) sqlite3_busy_handler(db, wait_for_lock, p);
 }
 
+/* A layer's table and where each property of its definition is among the table's fields,
+ * looked up once: by name, GDAL compares with every field, case-blind, on every write. */
+struct persist_table {
+    OGRLayerH lyr; /* NULL: not looked up yet */
+    int *field;    /* per property of the definition; -1 where the table has no such field */
+};
+
+static void forget_table(cm_persist *p, const cm_layer_def *def) {
+    for (size_t i = 0; p->tables && i < p->defs->n; i++)
+        if (&p->defs->layers[i] == def) {
+            free(p->tables[i].field);
+            p->tables[i] = (struct persist_table){0};
+        }
+}
+
+/* NULL when the table is missing or memory is short. A definition from another set than the
+ * store was opened with (none today) is looked up each time into `scratch`. */
+static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *def, struct persist_table *scratch) {
+    if (!p->tables && p->defs && p->defs->n) p->tables = calloc(p->defs->n, sizeof *p->tables);
+    struct persist_table *t = scratch;
+    for (size_t i = 0; p->tables && i < p->defs->n; i++)
+        if (&p->defs->layers[i] == def) t = &p->tables[i];
+    if (t->lyr) return t;
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
+    int *field = malloc((def->n_props ? def->n_props : 1) * sizeof *field);
+    if (!lyr || !field) {
+        free(field);
+        return NULL;
+    }
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
+    for (size_t i = 0; i < def->n_props; i++) field[i] = OGR_FD_GetFieldIndex(fd, def->props[i].name);
+    free(t->field);
+    *t = (struct persist_table){lyr, field};
+    return t;
+}
+
 static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
     bool created = false;
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
@@ -115,6 +151,7 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
         OGR_Fld_Destroy(fld);
         if (e != OGRERR_NONE) return cm_persist_gdal_error(err, def->props[i].name);
     }
+    if (created) forget_table(p, def); /* its fields moved */
     /* GeoPackage defers creating a new table until its first feature; a later rolled-back
      * import would then take the table with it. Create it now, outside any transaction. */
     if (created && OGR_L_SyncToDisk(lyr) != OGRERR_NONE) return cm_persist_gdal_error(err, def->id);
@@ -217,6 +254,8 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
 
 void cm_persist_close(cm_persist *p) {
     if (!p) return;
+    for (size_t i = 0; p->tables && i < p->defs->n; i++) free(p->tables[i].field);
+    free(p->tables);
     sqlite3_finalize(p->data_version); /* before GDAL closes the connection it belongs to */
     if (p->ds) GDALClose(p->ds);
     free(p->path);
@@ -378,31 +417,34 @@ static void set_value(OGRFeatureH f, int fi, const cm_value *v) {
     }
 }
 
-static cm_status write_feature(cm_persist *p, const cm_layer_def *def, OGRFeatureH f, const cm_geom *geom,
-                               const cm_value *values, cm_error *err) {
-    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(GDALDatasetGetLayerByName(p->ds, def->id));
+static cm_status write_feature(const struct persist_table *t, const cm_layer_def *def, OGRFeatureH f,
+                               const cm_geom *geom, const cm_value *values, cm_error *err) {
     OGRGeometryH g = cm_ogr_from_geom(geom);
     if (geom->type != CM_GEOM_NONE && !g) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     OGR_F_SetGeometryDirectly(f, g);
-    for (size_t i = 0; i < def->n_props; i++) {
-        int fi = OGR_FD_GetFieldIndex(fd, def->props[i].name);
-        if (fi >= 0) set_value(f, fi, &values[i]);
-    }
+    for (size_t i = 0; i < def->n_props; i++)
+        if (t->field[i] >= 0) set_value(f, t->field[i], &values[i]);
     return CM_OK;
+}
+
+static cm_status table_missing(cm_error *err, const cm_layer_def *def) {
+    return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing (or no memory to look it up)", def->id);
 }
 
 /* Writes a new row; id < 0 lets the table choose it. */
 static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, int64_t *out_id, cm_error *err) {
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
-    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
-    if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    if (id >= 0) OGR_F_SetFID(f, id);
-    cm_status s = write_feature(p, def, f, geom, values, err);
-    if (s == CM_OK && OGR_L_CreateFeature(lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
+    struct persist_table scratch = {0};
+    const struct persist_table *t = table_of(p, def, &scratch);
+    if (!t) return table_missing(err, def);
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
+    cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    if (s == CM_OK && id >= 0) OGR_F_SetFID(f, id);
+    if (s == CM_OK) s = write_feature(t, def, f, geom, values, err);
+    if (s == CM_OK && OGR_L_CreateFeature(t->lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
     if (s == CM_OK && out_id) *out_id = OGR_F_GetFID(f);
     OGR_F_Destroy(f);
+    free(scratch.field);
     return s;
 }
 
@@ -428,16 +470,20 @@ static cm_status row_gone(cm_error *err, const cm_layer_def *def, int64_t id) {
 
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, cm_error *err) {
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
-    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
-    if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    OGR_F_SetFID(f, id);
-    cm_status s = write_feature(p, def, f, geom, values, err);
-    OGRErr oe = s == CM_OK ? OGR_L_SetFeature(lyr, f) : OGRERR_NONE;
+    struct persist_table scratch = {0};
+    const struct persist_table *t = table_of(p, def, &scratch);
+    if (!t) return table_missing(err, def);
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
+    cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    if (s == CM_OK) {
+        OGR_F_SetFID(f, id);
+        s = write_feature(t, def, f, geom, values, err);
+    }
+    OGRErr oe = s == CM_OK ? OGR_L_SetFeature(t->lyr, f) : OGRERR_NONE;
     if (oe == OGRERR_NON_EXISTING_FEATURE) s = row_gone(err, def, id);
     else if (oe != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
     OGR_F_Destroy(f);
+    free(scratch.field);
     return s;
 }
 

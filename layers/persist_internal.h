@@ -4,6 +4,7 @@
 #define CM_PERSIST_INTERNAL_H
 
 #include <gdal.h>
+#include <ogr_api.h>
 #include <stdint.h>
 
 #include "persist.h"
@@ -15,6 +16,9 @@ struct cm_persist {
     long lock_wait_ms;        /* see cm_persist_set_lock_wait */
     int64_t lock_deadline_ms; /* monotonic; 0: no wait yet in this transaction */
     struct sqlite3_stmt *data_version; /* PRAGMA data_version, prepared once (asked every batch) */
+    struct persist_table *tables;      /* per entry of defs->layers, looked up on first use (persist.c) */
+    OGRLayerH audit;                   /* the audit table and its fields (persist_system.c), on first use */
+    int audit_field[10];
 };
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);

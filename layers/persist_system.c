@@ -22,7 +22,10 @@ typedef struct {
     OGRFieldType type;
 } column;
 
-static const column audit_columns[] = {
+/* In the order of audit_columns. */
+enum { AUDIT_TIME_MS, AUDIT_ACTOR, AUDIT_ROLE, AUDIT_ACTION, AUDIT_LAYER, AUDIT_FEATURE_ID, AUDIT_BEFORE, AUDIT_AFTER,
+       AUDIT_PREV_HASH, AUDIT_HASH, AUDIT_COLUMNS };
+static const column audit_columns[AUDIT_COLUMNS] = {
     {"time_ms", OFTInteger64}, {"actor", OFTString},  {"role", OFTString},      {"action", OFTString},
     {"layer", OFTString},      {"feature_id", OFTInteger64}, {"before", OFTString}, {"after", OFTString},
     {"prev_hash", OFTString},  {"hash", OFTString},
@@ -76,11 +79,12 @@ cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err) {
     return s;
 }
 
-static void set_str(OGRFeatureH f, const char *field, const char *v) {
-    int i = OGR_F_GetFieldIndex(f, field);
+static void set_str_at(OGRFeatureH f, int i, const char *v) {
     if (v) OGR_F_SetFieldString(f, i, v);
     else OGR_F_SetFieldNull(f, i);
 }
+
+static void set_str(OGRFeatureH f, const char *field, const char *v) { set_str_at(f, OGR_F_GetFieldIndex(f, field), v); }
 
 static char *get_str(OGRFeatureH f, const char *field) {
     int i = OGR_F_GetFieldIndex(f, field);
@@ -92,22 +96,37 @@ static int64_t get_i64(OGRFeatureH f, const char *field) {
     return i >= 0 ? OGR_F_GetFieldAsInteger64(f, i) : 0;
 }
 
-cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err) {
+/* The audit table and where its columns are, looked up once: a change writes one record,
+ * and by name GDAL compares with every field, case-blind. */
+static bool audit_table(cm_persist *p) {
+    _Static_assert(sizeof p->audit_field / sizeof *p->audit_field == AUDIT_COLUMNS, "one index per audit column");
+    if (p->audit) return true;
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, AUDIT_TABLE);
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
+    if (!lyr) return false;
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
+    for (int i = 0; i < AUDIT_COLUMNS; i++)
+        if ((p->audit_field[i] = OGR_FD_GetFieldIndex(fd, audit_columns[i].name)) < 0) return false;
+    p->audit = lyr;
+    return true;
+}
+
+cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err) {
+    if (!audit_table(p)) return cm_error_set(err, CM_ERR_IO, AUDIT_TABLE, "the audit table or one of its columns is missing");
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(p->audit));
     if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    const int *at = p->audit_field;
     OGR_F_SetFID(f, rec->seq);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "time_ms"), rec->time_ms);
-    set_str(f, "actor", rec->actor);
-    set_str(f, "role", rec->role);
-    set_str(f, "action", rec->action);
-    set_str(f, "layer", rec->layer);
-    OGR_F_SetFieldInteger64(f, OGR_F_GetFieldIndex(f, "feature_id"), rec->feature_id);
-    set_str(f, "before", rec->before);
-    set_str(f, "after", rec->after);
-    set_str(f, "prev_hash", rec->prev_hash);
-    set_str(f, "hash", rec->hash);
-    OGRErr e = OGR_L_CreateFeature(lyr, f);
+    OGR_F_SetFieldInteger64(f, at[AUDIT_TIME_MS], rec->time_ms);
+    set_str_at(f, at[AUDIT_ACTOR], rec->actor);
+    set_str_at(f, at[AUDIT_ROLE], rec->role);
+    set_str_at(f, at[AUDIT_ACTION], rec->action);
+    set_str_at(f, at[AUDIT_LAYER], rec->layer);
+    OGR_F_SetFieldInteger64(f, at[AUDIT_FEATURE_ID], rec->feature_id);
+    set_str_at(f, at[AUDIT_BEFORE], rec->before);
+    set_str_at(f, at[AUDIT_AFTER], rec->after);
+    set_str_at(f, at[AUDIT_PREV_HASH], rec->prev_hash);
+    set_str_at(f, at[AUDIT_HASH], rec->hash);
+    OGRErr e = OGR_L_CreateFeature(p->audit, f);
     OGR_F_Destroy(f);
     return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, AUDIT_TABLE);
 }

@@ -1,8 +1,11 @@
 /* Unit tests for layers/geojson_write.c and feature bytes: number formatting, every
  * geometry type, axis swap, property values, JSON escaping. */
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../layers/feature.h"
 #include "../../layers/geojson_read.h"
@@ -126,5 +129,15 @@ int main(void) {
     json_decref(back);
     cm_feature_unref(f);
     cm_schema_release(&defs);
+    /* Integers are written without printf, as "%" PRId64 writes them, to the last digit. */
+    int64_t ints[] = {0, 1, -1, 9, 10, -10, 1795845600250, INT64_MAX, INT64_MIN, INT64_MIN + 1, 4294967296LL};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        cm_buf ib;
+        cm_buf_init(&ib, 64);
+        char want[32];
+        snprintf(want, sizeof want, "%" PRId64, ints[i]);
+        CHECK(cm_buf_append_int(&ib, ints[i]) && ib.len == strlen(want) && memcmp(ib.data, want, ib.len) == 0);
+        cm_buf_release(&ib);
+    }
     return check_report("test_geojson_write");
 }
