@@ -11,8 +11,7 @@
 #include "validate.h"
 
 static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, cm_error *err) {
-    char field[96];
-    snprintf(field, sizeof field, "properties.%s", p->name);
+    char field[CM_PROP_FIELD_MAX]; /* made only for an error */
     v->type = p->type;
     if (json_is_null(j)) {
         v->set = false;
@@ -25,7 +24,7 @@ static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, 
         if (!v->u.s) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
         if (strlen(v->u.s) != json_string_length(j)) {
             free(v->u.s);
-            return cm_error_set(err, CM_ERR_BAD_PROPERTY, field, "\"%s\" contains a NUL character", p->name);
+            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" contains a NUL character", p->name);
         }
         v->set = true;
         return CM_OK;
@@ -60,10 +59,10 @@ static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, 
             v->set = true;
             return CM_OK;
         }
-        return cm_error_set(err, CM_ERR_BAD_PROPERTY, field,
+        return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
                             "\"%s\" must be an RFC 3339 date-time such as 2026-11-28T18:00:00Z", p->name);
     }
-    return cm_error_set(err, CM_ERR_BAD_PROPERTY, field, "\"%s\" must be %s %s (or null)", p->name,
+    return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" must be %s %s (or null)", p->name,
                         p->type == CM_PROP_INTEGER ? "an" : "a", cm_prop_type_name(p->type));
 }
 

@@ -16,6 +16,12 @@
  * offending part ("geometry.coordinates[0][3]"). */
 cm_status cm_validate_geom(const cm_layer_def *def, const cm_geom *g, cm_error *err);
 
+/* "properties.NAME", the field an error about property NAME names, written into out and
+ * returned. Made only when there is an error: validation runs for every property of every
+ * write, and printf is slow in this process (buf.h). */
+enum { CM_PROP_FIELD_MAX = 96 };
+const char *cm_validate_prop_field(char out[CM_PROP_FIELD_MAX], const char *name);
+
 /* Checks values against def: required present, enums, maxLength, minimum, UTF-8.
  * Server-owned properties are not required. */
 cm_status cm_validate_values(const cm_layer_def *def, const cm_value *values, cm_error *err);
