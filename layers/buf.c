@@ -73,6 +73,28 @@ size_t cm_int_to_text(int64_t v, char *out) {
     return (size_t)(end - p);
 }
 
+void cm_text_append(char *out, size_t n, size_t *used, const char *s) {
+    size_t at = *used < n ? *used : n - 1, len = strlen(s);
+    if (len > n - 1 - at) len = n - 1 - at;
+    memcpy(out + at, s, len);
+    out[at + len] = '\0';
+    *used = at + len;
+}
+
+void cm_text_append_int(char *out, size_t n, size_t *used, int64_t v) {
+    char tmp[CM_INT_TEXT_MAX + 1];
+    tmp[cm_int_to_text(v, tmp)] = '\0';
+    cm_text_append(out, n, used, tmp);
+}
+
+void cm_text_append_hex64(char *out, size_t n, size_t *used, uint64_t v) {
+    static const char digits[] = "0123456789abcdef";
+    char tmp[17];
+    for (int i = 15; i >= 0; i--, v >>= 4) tmp[i] = digits[v & 15];
+    tmp[16] = '\0';
+    cm_text_append(out, n, used, tmp);
+}
+
 bool cm_buf_append_int(cm_buf *b, int64_t v) {
     char tmp[CM_INT_TEXT_MAX];
     return cm_buf_append(b, tmp, cm_int_to_text(v, tmp));

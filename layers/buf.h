@@ -35,6 +35,13 @@ bool cm_buf_append_int(cm_buf *b, int64_t v);
 /* The same into out (at least CM_INT_TEXT_MAX bytes, not terminated); returns its length. */
 enum { CM_INT_TEXT_MAX = 20 };
 size_t cm_int_to_text(int64_t v, char *out);
+/* Joins text into out (n bytes, n > 0) at *used without printf: appends s, cut where it
+ * does not fit (as snprintf cuts), and keeps out terminated. For URLs and header values
+ * built on every request. */
+void cm_text_append(char *out, size_t n, size_t *used, const char *s);
+/* The same for v in decimal, and for v as 16 lower-case hex digits ("%016" PRIx64). */
+void cm_text_append_int(char *out, size_t n, size_t *used, int64_t v);
+void cm_text_append_hex64(char *out, size_t n, size_t *used, uint64_t v);
 /* Reserves room for n more bytes; returns a pointer to write into, or NULL. The caller
  * then adds what it wrote with cm_buf_commit. */
 char *cm_buf_reserve(cm_buf *b, size_t n);

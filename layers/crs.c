@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 #define CACHE_SLOTS 8
 
 typedef struct {
@@ -91,8 +93,13 @@ bool cm_crs_parse(const char *text, cm_crs *out) {
 }
 
 void cm_crs_uri(cm_crs crs, char *out, size_t n) {
-    if (crs.epsg == 0) snprintf(out, n, "%s", CM_CRS84_URI);
-    else snprintf(out, n, "http://www.opengis.net/def/crs/EPSG/0/%d", crs.epsg);
+    size_t used = 0; /* without printf: every feature answer names its CRS (buf.h) */
+    if (crs.epsg == 0) {
+        cm_text_append(out, n, &used, CM_CRS84_URI);
+        return;
+    }
+    cm_text_append(out, n, &used, "http://www.opengis.net/def/crs/EPSG/0/");
+    cm_text_append_int(out, n, &used, crs.epsg);
 }
 
 bool cm_crs_is_crs84(cm_crs crs) { return crs.epsg == 0; }

@@ -151,8 +151,11 @@ int cm_response_send(cm_request *req, cm_response *r) {
     const char *body = r->owned ? r->owned : r->borrowed;
     if (!body) r->len = 0;
     if (r->status == 200 && !r->etag[0] && body)
-        snprintf(r->etag, sizeof r->etag, "b%016llx",
-                 (unsigned long long)cm_hash_fnv1a(body, r->len, CM_FNV_SEED));
+    {
+        size_t used = 0;
+        cm_text_append(r->etag, sizeof r->etag, &used, "b");
+        cm_text_append_hex64(r->etag, sizeof r->etag, &used, cm_hash_fnv1a(body, r->len, CM_FNV_SEED));
+    }
     bool not_modified = (r->status == 200) && strcmp(req->method, "GET") == 0 && cm_response_not_modified(req, r->etag);
     if (!not_modified && r->status == 200 && strcmp(req->method, "HEAD") == 0)
         not_modified = cm_response_not_modified(req, r->etag);
@@ -198,8 +201,11 @@ int cm_response_send(cm_request *req, cm_response *r) {
 
     add_common_headers(mr, r);
     if (r->etag[0]) {
-        char tag[48];
-        snprintf(tag, sizeof tag, gz ? "\"%s-gz\"" : "\"%s\"", r->etag);
+        char tag[48]; /* joined without printf: every response (layers/buf.h) */
+        size_t used = 0;
+        cm_text_append(tag, sizeof tag, &used, "\"");
+        cm_text_append(tag, sizeof tag, &used, r->etag);
+        cm_text_append(tag, sizeof tag, &used, gz ? "-gz\"" : "\"");
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, tag);
     }
     if (r->status != 204) {
@@ -210,7 +216,10 @@ int cm_response_send(cm_request *req, cm_response *r) {
     if (gz) MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     if (r->content_crs[0]) {
         char crs[96];
-        snprintf(crs, sizeof crs, "<%s>", r->content_crs);
+        size_t used = 0;
+        cm_text_append(crs, sizeof crs, &used, "<");
+        cm_text_append(crs, sizeof crs, &used, r->content_crs);
+        cm_text_append(crs, sizeof crs, &used, ">");
         MHD_add_response_header(mr, "Content-Crs", crs);
     }
     if (r->allow) MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);

@@ -57,17 +57,26 @@ static bool host_is_safe(const char *h) {
 
 static void set_base_url(cm_request *req) {
     const cm_server *srv = req->srv;
+    /* Joined without printf: every request builds it (layers/buf.h). */
+    char *out = req->base_url;
+    const size_t n = sizeof req->base_url;
+    size_t used = 0;
     if (srv->cfg->public_url) {
-        snprintf(req->base_url, sizeof req->base_url, "%s", srv->cfg->public_url);
+        cm_text_append(out, n, &used, srv->cfg->public_url);
         return;
     }
     /* The scheme the client came with: links followed over HTTPS must stay on HTTPS. */
-    const char *scheme = srv->tls_cert_pem ? "https" : "http";
+    cm_text_append(out, n, &used, srv->tls_cert_pem ? "https://" : "http://");
     const char *host = cm_request_header(req, MHD_HTTP_HEADER_HOST);
-    if (host_is_safe(host)) snprintf(req->base_url, sizeof req->base_url, "%s://%s", scheme, host);
-    else if (strchr(srv->host, ':'))
-        snprintf(req->base_url, sizeof req->base_url, "%s://[%s]:%d", scheme, srv->host, atomic_load(&srv->port));
-    else snprintf(req->base_url, sizeof req->base_url, "%s://%s:%d", scheme, srv->host, atomic_load(&srv->port));
+    if (host_is_safe(host)) {
+        cm_text_append(out, n, &used, host);
+        return;
+    }
+    bool v6 = strchr(srv->host, ':') != NULL;
+    if (v6) cm_text_append(out, n, &used, "[");
+    cm_text_append(out, n, &used, srv->host);
+    cm_text_append(out, n, &used, v6 ? "]:" : ":");
+    cm_text_append_int(out, n, &used, atomic_load(&srv->port));
 }
 
 static bool accepts_gzip(const cm_request *req) {

@@ -48,7 +48,11 @@ static void whole_layer_cache_free(void *p) {
 static void write_link(cm_buf *b, const char *href, const char *rel, const char *type) {
     cm_buf_append_str(b, "{\"href\":");
     cm_buf_append_json_string(b, href);
-    cm_buf_printf(b, ",\"rel\":\"%s\",\"type\":\"%s\"}", rel, type);
+    cm_buf_append_str(b, ",\"rel\":\"");
+    cm_buf_append_str(b, rel);
+    cm_buf_append_str(b, "\",\"type\":\"");
+    cm_buf_append_str(b, type);
+    cm_buf_append_str(b, "\"}");
 }
 
 /* Appends one feature, re-projected when crs is not CRS84. */
@@ -128,7 +132,9 @@ static void page_etag(const cm_request *req, const cm_snapshot *snap, char *out,
         h = cm_hash_fnv1a(req->args[i].value, strlen(req->args[i].value) + 1, h);
     }
     h = cm_hash_fnv1a(req->base_url, strlen(req->base_url), h);
-    snprintf(out, n, "p%016" PRIx64, h);
+    size_t used = 0;
+    cm_text_append(out, n, &used, "p");
+    cm_text_append_hex64(out, n, &used, h);
 }
 
 /* Serves the whole layer from the snapshot's cache, building it on first use. Returns
@@ -262,8 +268,13 @@ void handle_item_get(cm_request *req, cm_response *resp) {
         cm_response_error(resp, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", id, layer->def->id);
         return;
     }
-    if (crs.epsg) snprintf(resp->etag, sizeof resp->etag, "f%016" PRIx64 "-%d", f->hash, crs.epsg);
-    else snprintf(resp->etag, sizeof resp->etag, "f%016" PRIx64, f->hash);
+    size_t used = 0;
+    cm_text_append(resp->etag, sizeof resp->etag, &used, "f");
+    cm_text_append_hex64(resp->etag, sizeof resp->etag, &used, f->hash);
+    if (crs.epsg) {
+        cm_text_append(resp->etag, sizeof resp->etag, &used, "-");
+        cm_text_append_int(resp->etag, sizeof resp->etag, &used, crs.epsg);
+    }
     cm_crs_uri(crs, resp->content_crs, sizeof resp->content_crs);
     if (cm_response_not_modified(req, resp->etag)) {
         cm_snapshot_unref(snap);
@@ -279,11 +290,15 @@ void handle_item_get(cm_request *req, cm_response *resp) {
         return;
     }
     b.len--; /* reopen the feature object to add its links */
-    char path[400];
-    snprintf(path, sizeof path, "%s/api/collections/%s", req->base_url, layer->def->id);
+    char path[400], self[460];
+    size_t path_len = 0, self_len = 0;
+    cm_text_append(path, sizeof path, &path_len, req->base_url);
+    cm_text_append(path, sizeof path, &path_len, "/api/collections/");
+    cm_text_append(path, sizeof path, &path_len, layer->def->id);
+    cm_text_append(self, sizeof self, &self_len, path);
+    cm_text_append(self, sizeof self, &self_len, "/items/");
+    cm_text_append_int(self, sizeof self, &self_len, id);
     cm_buf_append_str(&b, ",\"links\":[");
-    char self[460];
-    snprintf(self, sizeof self, "%s/items/%" PRId64, path, id);
     write_link(&b, self, "self", "application/geo+json");
     cm_buf_append_char(&b, ',');
     write_link(&b, path, "collection", "application/json");

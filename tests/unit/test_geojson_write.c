@@ -139,5 +139,31 @@ int main(void) {
         CHECK(cm_buf_append_int(&ib, ints[i]) && ib.len == strlen(want) && memcmp(ib.data, want, ib.len) == 0);
         cm_buf_release(&ib);
     }
+    /* Text joins: the same bytes as snprintf, cut at the same place when out is too small. */
+    uint64_t hexes[] = {0, 1, 0xabcdefULL, UINT64_MAX, 0x8000000000000000ULL};
+    for (size_t i = 0; i < sizeof hexes / sizeof *hexes; i++) {
+        char got[40], want[40];
+        size_t used = 0;
+        cm_text_append(got, sizeof got, &used, "f");
+        cm_text_append_hex64(got, sizeof got, &used, hexes[i]);
+        cm_text_append(got, sizeof got, &used, "-");
+        cm_text_append_int(got, sizeof got, &used, -4326);
+        snprintf(want, sizeof want, "f%016" PRIx64 "-%d", hexes[i], -4326);
+        CHECK_STR(got, want);
+        CHECK(used == strlen(want));
+    }
+    for (size_t n = 1; n <= 12; n++) {
+        char got[12], want[12];
+        size_t used = 0;
+        cm_text_append(got, n, &used, "http://");
+        cm_text_append(got, n, &used, "host");
+        cm_text_append_int(got, n, &used, 8080);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* the cut is what is compared */
+        snprintf(want, n, "http://host%d", 8080);
+#pragma GCC diagnostic pop
+        CHECK_STR(got, want);
+        CHECK(used == strlen(want));
+    }
     return check_report("test_geojson_write");
 }
