@@ -2,7 +2,6 @@
  * different records serialize to the same bytes. */
 #include "audit.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

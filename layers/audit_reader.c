@@ -58,11 +58,11 @@ static json_t *record_json(sqlite3_stmt *st) {
     if (sqlite3_column_type(st, 8) != SQLITE_NULL) after = json_loads(column_text(st, 8), 0, NULL);
     char when[40];
     cm_datetime_format(sqlite3_column_int64(st, 1), when);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
-                     "time", when, "actor", column_text(st, 2), "role", column_text(st, 3), "action", column_text(st, 4),
-                     "layer", column_text(st, 5), "feature_id", (json_int_t)sqlite3_column_int64(st, 6), "before",
-                     before ? before : json_null(), "after", after ? after : json_null(), "prev_hash", column_text(st, 9),
-                     "hash", column_text(st, 10));
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s}", "seq",
+                     (json_int_t)sqlite3_column_int64(st, 0), "time", when, "actor", column_text(st, 2), "role",
+                     column_text(st, 3), "action", column_text(st, 4), "layer", column_text(st, 5), "feature_id",
+                     (json_int_t)sqlite3_column_int64(st, 6), "before", before ? before : json_null(), "after",
+                     after ? after : json_null(), "prev_hash", column_text(st, 9), "hash", column_text(st, 10));
 }
 
 /* The change in the statement's current row (CHANGE_COLUMNS), as /changes lists it: the stored
@@ -72,8 +72,8 @@ static void append_change(cm_edit *e, sqlite3_stmt *st, cm_buf *out) {
     size_t after_len = after ? (size_t)sqlite3_column_bytes(st, 3) : 0;
     int64_t version = after ? cm_change_json_version(after, after_len) : 0;
     if (e->changes_count++) cm_buf_append_char(out, ',');
-    cm_change_json_append(out, sqlite3_column_int64(st, 0), e->layer->def->id, column_text(st, 1), sqlite3_column_int64(st, 2),
-                          version < 0 ? 0 : version, after, after_len);
+    cm_change_json_append(out, sqlite3_column_int64(st, 0), e->layer->def->id, column_text(st, 1),
+                          sqlite3_column_int64(st, 2), version < 0 ? 0 : version, after, after_len);
 }
 
 /* The page's statement, its values bound: records beyond the start, in the read's direction,
@@ -101,7 +101,8 @@ static int prepare_page(cm_audit_reader *r, const cm_edit *e, int limit, sqlite3
     sqlite3_bind_int64(*out, k++, start);
     if (e->layer) sqlite3_bind_text(*out, k++, e->layer->def->id, -1, SQLITE_STATIC);
     if (every_layer)
-        for (size_t i = 0; i < r->store->n; i++) sqlite3_bind_text(*out, k++, r->store->layers[i].def->id, -1, SQLITE_STATIC);
+        for (size_t i = 0; i < r->store->n; i++)
+            sqlite3_bind_text(*out, k++, r->store->layers[i].def->id, -1, SQLITE_STATIC);
     if (e->id >= 0) sqlite3_bind_int64(*out, k++, e->id);
     sqlite3_bind_int(*out, k, limit + 1);
     return SQLITE_OK;
@@ -149,8 +150,10 @@ static int read_page(cm_audit_reader *r, cm_edit *e) {
     if (rc != SQLITE_OK) return rc;
     if (end != SQLITE_OK) return end;
     bool more = got > limit;
-    if (e->audit_forward) e->audit_after = more ? nth : (last > e->audit_after ? last : e->audit_after); /* looked at up to here */
-    else e->audit_before = more ? nth - 1 : 0; /* where the next page starts (0: none) */
+    if (e->audit_forward)
+        e->audit_after = more ? nth : (last > e->audit_after ? last : e->audit_after); /* looked at up to here */
+    else
+        e->audit_before = more ? nth - 1 : 0; /* where the next page starts (0: none) */
     return SQLITE_OK;
 }
 
@@ -167,7 +170,8 @@ static void serve(cm_audit_reader *r, cm_edit *e) {
     }
     if (read_page(r, e) != SQLITE_OK) {
         /* Not "no records": a change feed would take that as caught up and skip what it missed. */
-        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the audit log could not be read (%s); retry", sqlite3_errmsg(r->db));
+        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the audit log could not be read (%s); retry",
+                     sqlite3_errmsg(r->db));
         json_decref(e->audit);
         e->audit = NULL;
     }

@@ -60,8 +60,13 @@ bool cm_buf_append_str(cm_buf *b, const char *s) { return cm_buf_append(b, s, st
 
 bool cm_buf_append_char(cm_buf *b, char c) { return cm_buf_append(b, &c, 1); }
 
-size_t cm_int_to_text(int64_t v, char *out) {
-    char tmp[CM_INT_TEXT_MAX];
+static const char hex_digits[] = "0123456789abcdef";
+
+enum { INT_TEXT_MAX = 20 }; /* "-9223372036854775808" */
+
+/* v in decimal into out (INT_TEXT_MAX bytes, not terminated); returns its length. */
+static size_t int_to_text(int64_t v, char *out) {
+    char tmp[INT_TEXT_MAX];
     char *end = tmp + sizeof tmp, *p = end;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
     do {
@@ -82,22 +87,21 @@ void cm_text_append(char *out, size_t n, size_t *used, const char *s) {
 }
 
 void cm_text_append_int(char *out, size_t n, size_t *used, int64_t v) {
-    char tmp[CM_INT_TEXT_MAX + 1];
-    tmp[cm_int_to_text(v, tmp)] = '\0';
+    char tmp[INT_TEXT_MAX + 1];
+    tmp[int_to_text(v, tmp)] = '\0';
     cm_text_append(out, n, used, tmp);
 }
 
 void cm_text_append_hex64(char *out, size_t n, size_t *used, uint64_t v) {
-    static const char digits[] = "0123456789abcdef";
     char tmp[17];
-    for (int i = 15; i >= 0; i--, v >>= 4) tmp[i] = digits[v & 15];
+    for (int i = 15; i >= 0; i--, v >>= 4) tmp[i] = hex_digits[v & 15];
     tmp[16] = '\0';
     cm_text_append(out, n, used, tmp);
 }
 
 bool cm_buf_append_int(cm_buf *b, int64_t v) {
-    char tmp[CM_INT_TEXT_MAX];
-    return cm_buf_append(b, tmp, cm_int_to_text(v, tmp));
+    char tmp[INT_TEXT_MAX];
+    return cm_buf_append(b, tmp, int_to_text(v, tmp));
 }
 
 bool cm_buf_printf(cm_buf *b, const char *fmt, ...) {
@@ -121,11 +125,10 @@ bool cm_buf_printf(cm_buf *b, const char *fmt, ...) {
 }
 
 bool cm_buf_append_json_text_markup_safe(cm_buf *b, const char *json, size_t n) {
-    static const char hex[] = "0123456789abcdef";
     const char *run = json, *end = json + n;
     for (const char *p = json; p < end; p++) {
         if (*p != '<' && *p != '>' && *p != '&') continue;
-        char esc[6] = {'\\', 'u', '0', '0', hex[(unsigned char)*p >> 4], hex[*p & 15]};
+        char esc[6] = {'\\', 'u', '0', '0', hex_digits[(unsigned char)*p >> 4], hex_digits[*p & 15]};
         cm_buf_append(b, run, (size_t)(p - run));
         cm_buf_append(b, esc, sizeof esc);
         run = p + 1;
@@ -134,7 +137,6 @@ bool cm_buf_append_json_text_markup_safe(cm_buf *b, const char *json, size_t n) 
 }
 
 bool cm_buf_append_json_string(cm_buf *b, const char *s) {
-    static const char hex[] = "0123456789abcdef";
     if (!cm_buf_append_char(b, '"')) return false;
     const unsigned char *p = (const unsigned char *)s;
     const unsigned char *run = p;
@@ -164,7 +166,7 @@ bool cm_buf_append_json_string(cm_buf *b, const char *s) {
         default: {
             /* Control characters, and <>& so JSON never carries markup into a page that
              * embeds it. */
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
             cm_buf_append(b, esc, 6);
         }
         }

@@ -32,9 +32,6 @@ bool cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf
  * GDAL's dependencies, registers printf hooks, and glibc then sends every printf call in the
  * process down its slow positional path; integers are in every feature and audit record. */
 bool cm_buf_append_int(cm_buf *b, int64_t v);
-/* The same into out (at least CM_INT_TEXT_MAX bytes, not terminated); returns its length. */
-enum { CM_INT_TEXT_MAX = 20 };
-size_t cm_int_to_text(int64_t v, char *out);
 /* Joins text into out (n bytes, n > 0) at *used without printf: appends s, cut where it
  * does not fit (as snprintf cuts), and keeps out terminated. For URLs and header values
  * built on every request. */

@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-bool cm_change_json_append(cm_buf *b, int64_t seq, const char *collection, const char *action, int64_t id, int64_t version,
-                           const char *feature_json, size_t feature_len) {
+bool cm_change_json_append(cm_buf *b, int64_t seq, const char *collection, const char *action, int64_t id,
+                           int64_t version, const char *feature_json, size_t feature_len) {
     bool tombstone = strcmp(action, "deleted") == 0 || strcmp(action, "expired") == 0;
     /* Appended piece by piece: printf is slow in this process (buf.h). The collection and
      * action are identifiers ([a-z0-9_]), written as they are. */

@@ -1,7 +1,6 @@
 /* feature.c — building a feature's ready bytes and managing its lifetime. */
 #include "feature.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -24,7 +24,8 @@ static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, 
         if (!v->u.s) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
         if (strlen(v->u.s) != json_string_length(j)) {
             free(v->u.s);
-            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" contains a NUL character", p->name);
+            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                "\"%s\" contains a NUL character", p->name);
         }
         v->set = true;
         return CM_OK;
@@ -62,8 +63,9 @@ static cm_status read_value(const cm_prop_def *p, const json_t *j, cm_value *v, 
         return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
                             "\"%s\" must be an RFC 3339 date-time such as 2026-11-28T18:00:00Z", p->name);
     }
-    return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" must be %s %s (or null)", p->name,
-                        p->type == CM_PROP_INTEGER ? "an" : "a", cm_prop_type_name(p->type));
+    return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                        "\"%s\" must be %s %s (or null)", p->name, p->type == CM_PROP_INTEGER ? "an" : "a",
+                        cm_prop_type_name(p->type));
 }
 
 /* Positions in a CRS whose first axis is northing or latitude (EPSG:4326 is lat,lon) come

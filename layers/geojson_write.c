@@ -5,7 +5,6 @@
  * instead, falling back to "%.17g" only for magnitudes the integer cannot hold. */
 #include "geojson_write.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

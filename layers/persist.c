@@ -103,14 +103,14 @@ static void forget_table(cm_persist *p, const cm_layer_def *def) {
         }
 }
 
-/* NULL when the table is missing or memory is short. A definition from another set than the
- * store was opened with (none today) is looked up each time into `scratch`. */
-static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *def, struct persist_table *scratch) {
+/* NULL when the table is missing, def is not one of the definitions the store was opened
+ * with, or memory is short. */
+static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *def) {
     if (!p->tables && p->defs && p->defs->n) p->tables = calloc(p->defs->n, sizeof *p->tables);
-    struct persist_table *t = scratch;
+    struct persist_table *t = NULL;
     for (size_t i = 0; p->tables && i < p->defs->n; i++)
         if (&p->defs->layers[i] == def) t = &p->tables[i];
-    if (t->lyr) return t;
+    if (!t || t->lyr) return t;
     OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
     int *field = malloc((def->n_props ? def->n_props : 1) * sizeof *field);
     if (!lyr || !field) {
@@ -119,7 +119,6 @@ static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *d
     }
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
     for (size_t i = 0; i < def->n_props; i++) field[i] = OGR_FD_GetFieldIndex(fd, def->props[i].name);
-    free(t->field);
     *t = (struct persist_table){lyr, field};
     return t;
 }
@@ -379,7 +378,8 @@ int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
 
 int64_t cm_persist_data_version(cm_persist *p) {
     sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
-    if (!p->data_version && (!db || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &p->data_version, NULL) != SQLITE_OK))
+    if (!p->data_version &&
+        (!db || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &p->data_version, NULL) != SQLITE_OK))
         return -1;
     int64_t v = sqlite3_step(p->data_version) == SQLITE_ROW ? sqlite3_column_int64(p->data_version, 0) : -1;
     sqlite3_reset(p->data_version);
@@ -428,14 +428,14 @@ static cm_status write_feature(const struct persist_table *t, const cm_layer_def
 }
 
 static cm_status table_missing(cm_error *err, const cm_layer_def *def) {
-    return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing (or no memory to look it up)", def->id);
+    return cm_error_set(err, CM_ERR_IO, def->id,
+                        "table %s missing, or not one of the store's layers (or no memory to look it up)", def->id);
 }
 
 /* Writes a new row; id < 0 lets the table choose it. */
 static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, int64_t *out_id, cm_error *err) {
-    struct persist_table scratch = {0};
-    const struct persist_table *t = table_of(p, def, &scratch);
+    const struct persist_table *t = table_of(p, def);
     if (!t) return table_missing(err, def);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
     cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
@@ -444,7 +444,6 @@ static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, 
     if (s == CM_OK && OGR_L_CreateFeature(t->lyr, f) != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
     if (s == CM_OK && out_id) *out_id = OGR_F_GetFID(f);
     OGR_F_Destroy(f);
-    free(scratch.field);
     return s;
 }
 
@@ -462,16 +461,16 @@ cm_status cm_persist_insert_with_id(cm_persist *p, const cm_layer_def *def, int6
  * (the server never deletes without its own edit). The statement changed nothing, so the
  * transaction is still good for the batch's other edits. */
 static cm_status row_gone(cm_error *err, const cm_layer_def *def, int64_t id) {
-    return cm_error_set(err, CM_ERR_CONFLICT, "featureId",
-                        "feature %lld of %s is no longer in the store: another program removed it while the server ran; "
-                        "restart the server to load the store as it is",
-                        (long long)id, def->id);
+    return cm_error_set(
+        err, CM_ERR_CONFLICT, "featureId",
+        "feature %lld of %s is no longer in the store: another program removed it while the server ran; "
+        "restart the server to load the store as it is",
+        (long long)id, def->id);
 }
 
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, cm_error *err) {
-    struct persist_table scratch = {0};
-    const struct persist_table *t = table_of(p, def, &scratch);
+    const struct persist_table *t = table_of(p, def);
     if (!t) return table_missing(err, def);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
     cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
@@ -483,7 +482,6 @@ cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, 
     if (oe == OGRERR_NON_EXISTING_FEATURE) s = row_gone(err, def, id);
     else if (oe != OGRERR_NONE) s = cm_persist_gdal_error(err, def->id);
     OGR_F_Destroy(f);
-    free(scratch.field);
     return s;
 }
 

@@ -84,7 +84,9 @@ static void set_str_at(OGRFeatureH f, int i, const char *v) {
     else OGR_F_SetFieldNull(f, i);
 }
 
-static void set_str(OGRFeatureH f, const char *field, const char *v) { set_str_at(f, OGR_F_GetFieldIndex(f, field), v); }
+static void set_str(OGRFeatureH f, const char *field, const char *v) {
+    set_str_at(f, OGR_F_GetFieldIndex(f, field), v);
+}
 
 static char *get_str(OGRFeatureH f, const char *field) {
     int i = OGR_F_GetFieldIndex(f, field);
@@ -111,7 +113,8 @@ static bool audit_table(cm_persist *p) {
 }
 
 cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err) {
-    if (!audit_table(p)) return cm_error_set(err, CM_ERR_IO, AUDIT_TABLE, "the audit table or one of its columns is missing");
+    if (!audit_table(p))
+        return cm_error_set(err, CM_ERR_IO, AUDIT_TABLE, "the audit table or one of its columns is missing");
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(p->audit));
     if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     const int *at = p->audit_field;

@@ -25,8 +25,9 @@ cm_status cm_store_lock_take(const char *store_path, const char *command, cm_sto
         return cm_error_set(err, CM_ERR_IO, "store", "the store's path is too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
-        return cm_error_set(err, CM_ERR_IO, "store", "cannot make the lock file %s: %s (the store's directory must be writable)",
-                            path, strerror(errno));
+        return cm_error_set(err, CM_ERR_IO, "store",
+                            "cannot make the lock file %s: %s (the store's directory must be writable)", path,
+                            strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char holder[128] = "";

@@ -75,15 +75,17 @@ cm_status cm_validate_values(const cm_layer_def *def, const cm_value *values, cm
         const cm_value *v = &values[i];
         if (!v->set) {
             if (p->required && !p->server_owned)
-                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" is required", p->name);
+                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                    "\"%s\" is required", p->name);
             continue;
         }
         if (v->type == CM_PROP_STRING) {
             if (!cm_utf8_valid(v->u.s, strlen(v->u.s)))
-                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" is not valid UTF-8", p->name);
+                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                    "\"%s\" is not valid UTF-8", p->name);
             if (p->max_length >= 0 && cm_utf8_length(v->u.s) > (size_t)p->max_length)
-                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" is longer than %ld characters",
-                                    p->name, p->max_length);
+                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                    "\"%s\" is longer than %ld characters", p->name, p->max_length);
             if (p->n_enum) {
                 bool ok = false;
                 for (size_t k = 0; k < p->n_enum && !ok; k++) ok = strcmp(p->enum_values[k], v->u.s) == 0;
@@ -92,17 +94,20 @@ cm_status cm_validate_values(const cm_layer_def *def, const cm_value *values, cm
                     size_t used = 0;
                     for (size_t k = 0; k < p->n_enum && used < sizeof allowed; k++)
                         used += (size_t)snprintf(allowed + used, sizeof allowed - used, "%s%s", k ? ", " : "", p->enum_values[k]);
-                    return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" must be one of: %s", p->name, allowed);
+                    return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                        "\"%s\" must be one of: %s", p->name, allowed);
                 }
             }
         }
         if (p->has_minimum) {
             double x = v->type == CM_PROP_INTEGER ? (double)v->u.i : v->type == CM_PROP_NUMBER ? v->u.d : p->minimum;
             if (x < p->minimum)
-                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" must be at least %g", p->name, p->minimum);
+                return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                    "\"%s\" must be at least %g", p->name, p->minimum);
         }
         if (v->type == CM_PROP_NUMBER && !isfinite(v->u.d))
-            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name), "\"%s\" must be a finite number", p->name);
+            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, p->name),
+                                "\"%s\" must be a finite number", p->name);
     }
     /* A validity interval that ends before it starts would be expired before it is active. */
     if (def->time_start >= 0 && def->time_end >= 0 && def->time_start != def->time_end) {
@@ -110,8 +115,8 @@ cm_status cm_validate_values(const cm_layer_def *def, const cm_value *values, cm
         if (start->set && end->set && end->type == CM_PROP_DATETIME && start->type == CM_PROP_DATETIME &&
             end->u.t_ms < start->u.t_ms) {
             const char *end_name = def->props[def->time_end].name, *start_name = def->props[def->time_start].name;
-            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, end_name), "\"%s\" is before \"%s\"",
-                                end_name, start_name);
+            return cm_error_set(err, CM_ERR_BAD_PROPERTY, cm_validate_prop_field(field, end_name),
+                                "\"%s\" is before \"%s\"", end_name, start_name);
         }
     }
     return CM_OK;

@@ -57,7 +57,7 @@ struct cm_writer {
     char last_hash[2 * CM_SHA256_LEN + 1];
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
-    int64_t data_version; /* the store's, as of the last look: another program's commits change it */
+    int64_t data_version;      /* the store's, as of the last look: another program's commits change it */
     cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
 };
 
@@ -260,8 +260,10 @@ __attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer 
 
 /* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT). */
 static void row_gone_outside(cm_layer *layer) {
-    mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs; edits of them get "
-                                "409 until a restart\n", layer->def->id);
+    mark_changed_outside(layer,
+                         "crisismap: another program removed features of %s while the server runs; edits of them get "
+                         "409 until a restart\n",
+                         layer->def->id);
 }
 
 /* Applies e inside the open transaction. A failure of the edit itself is recorded in
@@ -423,8 +425,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
-            if (e->err.status == CM_OK && !e->unchanged && k < b.n_audit)
-                e->seq = b.audit[k++].seq;
+            if (e->err.status == CM_OK && !e->unchanged && k < b.n_audit) e->seq = b.audit[k++].seq;
         batch_discard(w, &b, true);
     }
     for (cm_edit *e = edits; e;) {

@@ -52,7 +52,8 @@ static int open_store_for_writing(const char *command, const char *store, const 
     cm_error err;
     cm_error_clear(&err);
     *lock = NULL;
-    if (cm_store_lock_take(store, command, lock, &err) != CM_OK || cm_persist_open(store, &cfg->defs, true, p, &err) != CM_OK) {
+    if (cm_store_lock_take(store, command, lock, &err) != CM_OK ||
+        cm_persist_open(store, &cfg->defs, true, p, &err) != CM_OK) {
         fprintf(stderr, "crisismap %s: %s\n", command, err.message);
         cm_store_lock_release(*lock);
         *lock = NULL;

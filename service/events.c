@@ -156,13 +156,12 @@ static bool wanted(const subscriber *s, const char *collection) {
 /* Copies a frame into buf if it fits, else keeps the rest in s->pending. */
 static size_t put_frame(subscriber *s, char *buf, size_t max, size_t used, const event *e) {
     /* Per subscriber and event, so without printf (slow in this process, buf.h). */
-    static const char id_field[] = "id: ", event_field[] = "\nevent: change\ndata: ";
-    char head[sizeof id_field + CM_INT_TEXT_MAX + sizeof event_field];
-    int hn = (int)(sizeof id_field - 1);
-    memcpy(head, id_field, sizeof id_field - 1);
-    hn += (int)cm_int_to_text(e->seq, head + hn);
-    memcpy(head + hn, event_field, sizeof event_field - 1);
-    hn += (int)(sizeof event_field - 1);
+    char head[64];
+    size_t head_len = 0;
+    cm_text_append(head, sizeof head, &head_len, "id: ");
+    cm_text_append_int(head, sizeof head, &head_len, e->seq);
+    cm_text_append(head, sizeof head, &head_len, "\nevent: change\ndata: ");
+    int hn = (int)head_len;
     size_t frame = (size_t)hn + e->len + 2;
     if (used + frame <= max) {
         memcpy(buf + used, head, (size_t)hn);

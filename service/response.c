@@ -150,8 +150,7 @@ int cm_response_send(cm_request *req, cm_response *r) {
     }
     const char *body = r->owned ? r->owned : r->borrowed;
     if (!body) r->len = 0;
-    if (r->status == 200 && !r->etag[0] && body)
-    {
+    if (r->status == 200 && !r->etag[0] && body) {
         size_t used = 0;
         cm_text_append(r->etag, sizeof r->etag, &used, "b");
         cm_text_append_hex64(r->etag, sizeof r->etag, &used, cm_hash_fnv1a(body, r->len, CM_FNV_SEED));

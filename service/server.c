@@ -159,14 +159,11 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
         /* By hand: glibc's inet_ntop formats with sprintf, which is slow in this process
          * (layers/buf.h), and this runs for every request. */
         const unsigned char *a = (const unsigned char *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr;
-        char *p = out;
+        size_t used = 0;
         for (int i = 0; i < 4; i++) {
-            if (i) *p++ = '.';
-            if (a[i] >= 100) *p++ = (char)('0' + a[i] / 100);
-            if (a[i] >= 10) *p++ = (char)('0' + a[i] / 10 % 10);
-            *p++ = (char)('0' + a[i] % 10);
+            if (i) cm_text_append(out, n, &used, ".");
+            cm_text_append_int(out, n, &used, a[i]);
         }
-        *p = '\0';
     } else if (ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
     else if (ci->client_addr->sa_family == AF_INET6)

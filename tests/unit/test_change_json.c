@@ -22,15 +22,18 @@ int main(void) {
     const char *f = "{\"properties\":{\"name\":\"<b>&</b>\",\"version\":2}}";
     CHECK(cm_change_json_append(&b, 41, "services", "updated", 9, 2, f, strlen(f)));
     char *out = cm_buf_steal(&b, NULL);
-    CHECK_STR(out, "{\"seq\":41,\"collection\":\"services\",\"action\":\"updated\",\"id\":9,\"version\":2,\"tombstone\":false,"
-                   "\"feature\":{\"properties\":{\"name\":\"\\u003cb\\u003e\\u0026\\u003c/b\\u003e\",\"version\":2}}}");
+    CHECK_STR(
+        out,
+        "{\"seq\":41,\"collection\":\"services\",\"action\":\"updated\",\"id\":9,\"version\":2,\"tombstone\":false,"
+        "\"feature\":{\"properties\":{\"name\":\"\\u003cb\\u003e\\u0026\\u003c/b\\u003e\",\"version\":2}}}");
     free(out);
     cm_buf_init(&b, 1 << 20);
     CHECK(cm_change_json_append(&b, 42, "services", "deleted", 9, 0, NULL, 0));
     CHECK(cm_change_json_append(&b, 43, "closures", "expired", 4, 3, "{}", 2));
     out = cm_buf_steal(&b, NULL);
     CHECK(strstr(out, "\"tombstone\":true,\"feature\":null}") != NULL);
-    CHECK(strstr(out, "\"seq\":43,\"collection\":\"closures\",\"action\":\"expired\",\"id\":4,\"version\":3,\"tombstone\":true,\"feature\":{}}") != NULL);
+    CHECK(strstr(out, "\"seq\":43,\"collection\":\"closures\",\"action\":\"expired\",\"id\":4,\"version\":3,"
+                      "\"tombstone\":true,\"feature\":{}}") != NULL);
     free(out);
     return check_report("test_change_json");
 }

@@ -49,8 +49,9 @@ int main(void) {
     int64_t probe[] = {0, -1, 1, 999, 1000, -1000, lo, lo + 1, hi - 1, hi - 1000, hi, lo - 1, -62198755200001LL};
     int mismatches = 0;
     for (size_t i = 0; i < sizeof probe / sizeof *probe + 20000; i++) {
-        int64_t ms = i < sizeof probe / sizeof *probe ? probe[i]
-                                                       : lo + (int64_t)((i * 2654435761u) % 1000003u) * ((hi - lo) / 1000003);
+        int64_t ms = i < sizeof probe / sizeof *probe
+                         ? probe[i]
+                         : lo + (int64_t)((i * 2654435761u) % 1000003u) * ((hi - lo) / 1000003);
         if (i % 2) ms -= ms % 1000; /* whole seconds too */
         char want[64];
         cm_datetime_split(ms, &y, &mo, &d, &h, &mi, &s);

@@ -218,9 +218,9 @@ static void extents_follow_edits(const cm_layer_def *def) {
         for (size_t i = 0; i < s->n; i++) copy[i] = cm_feature_ref(s->features[i]);
         cm_snapshot *fresh;
         CHECK(cm_snapshot_create(def, copy, s->n, &fresh) == CM_OK);
-        same &= fresh->t_min_ms == s->t_min_ms && fresh->t_max_ms == s->t_max_ms && fresh->extent.min_lon == s->extent.min_lon &&
-                fresh->extent.max_lon == s->extent.max_lon && fresh->extent.min_lat == s->extent.min_lat &&
-                fresh->extent.max_lat == s->extent.max_lat;
+        same &= fresh->t_min_ms == s->t_min_ms && fresh->t_max_ms == s->t_max_ms &&
+                fresh->extent.min_lon == s->extent.min_lon && fresh->extent.max_lon == s->extent.max_lon &&
+                fresh->extent.min_lat == s->extent.min_lat && fresh->extent.max_lat == s->extent.max_lat;
         cm_snapshot_unref(fresh);
     }
     CHECK(same);
