@@ -1,12 +1,16 @@
 /* events.c — the change log, Server-Sent Events streams and their heartbeat.
  * See events.h for the design. */
-#define _GNU_SOURCE /* pthread_setname_np */
+#define _GNU_SOURCE /* pthread_setname_np, POLLRDHUP */
 #include "../layers/clock.h"
 #include "../layers/change_json.h"
 #include "events.h"
 
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 
 #define STREAM_BLOCK 1024
 #define MAX_FILTER 16
+#define RELEASE_SCAN_MS 200
 
 typedef struct event {
     int64_t seq;
@@ -37,6 +42,7 @@ struct subscriber {
     bool greeted;
     bool reset;        /* send a reset event next */
     bool suspended;    /* guarded by hub->lock */
+    bool hung_up;      /* found closed by its client while parked, and no longer counted; hub->lock */
     int64_t last_write_ms;
     char *pending;     /* rest of a frame larger than one block */
     size_t pending_len, pending_off;
@@ -51,6 +57,7 @@ struct cm_events {
     int64_t last_seq;
     subscriber *idle;
     atomic_int streams;
+    int64_t last_release_scan_ms; /* release_hung_up_locked */
     bool stopping;
     pthread_t heartbeat;
     pthread_cond_t tick;
@@ -88,6 +95,57 @@ void cm_events_publish(void *cls, const cm_change *changes, size_t n) {
     }
     wake_all(ev);
     pthread_mutex_unlock(&ev->lock);
+}
+
+/* Takes a parked (suspended) subscriber off the list; the caller resumes or frees it.
+ * Caller holds ev->lock. */
+static void unpark_locked(cm_events *ev, subscriber *s) {
+    if (s->prev) s->prev->next = s->next;
+    else ev->idle = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    s->suspended = false;
+}
+
+/* A parked stream whose client has gone is otherwise found only when something is next
+ * written to it (a heartbeat away), and until then it holds a place under max_streams: after
+ * a reload, a reconnecting network or a closed tab, that can refuse residents' live maps.
+ * So at the cap, the parked streams' sockets are asked, in one poll, whether their clients
+ * hung up (a stream's client sends nothing after its request, so end of input means it
+ * left). Those that did stop counting at once and are resumed, to be ended and closed. At
+ * most every RELEASE_SCAN_MS: refused requests at a cap of real streams must not each pay
+ * for a scan of all of them. Caller holds ev->lock. Returns how many were released. */
+static int release_hung_up_locked(cm_events *ev) {
+    int64_t now = cm_clock_monotonic_ms();
+    if (now - ev->last_release_scan_ms < RELEASE_SCAN_MS) return 0;
+    ev->last_release_scan_ms = now;
+    size_t n = 0;
+    for (const subscriber *s = ev->idle; s; s = s->next) n++;
+    struct pollfd *fds = n ? calloc(n, sizeof *fds) : NULL;
+    subscriber **parked = n ? calloc(n, sizeof *parked) : NULL;
+    int released = 0;
+    if (fds && parked) {
+        size_t k = 0;
+        for (subscriber *s = ev->idle; s; s = s->next) {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+            fds[k] = (struct pollfd){ci ? ci->connect_fd : -1, POLLRDHUP, 0}; /* poll skips fd -1 */
+            parked[k++] = s;
+        }
+        if (poll(fds, (nfds_t)n, 0) > 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (!(fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
+                subscriber *s = parked[i];
+                unpark_locked(ev, s);
+                s->hung_up = true;
+                atomic_fetch_sub(&ev->streams, 1);
+                MHD_resume_connection(s->conn);
+                released++;
+            }
+        }
+    }
+    free(fds);
+    free(parked);
+    return released;
 }
 
 static int64_t oldest_locked(const cm_events *ev) {
@@ -181,6 +239,16 @@ static size_t put_frame(subscriber *s, char *buf, size_t max, size_t used, const
     return max;
 }
 
+/* A phone that drops off the network sends no FIN: its stream's heartbeats pile up unacknowledged,
+ * and by default TCP keeps retrying for about 15 minutes before it gives up, the stream holding
+ * its place under max_streams all the while. Unacknowledged data older than two heartbeats
+ * (and at least 30 s) now fails the socket, so the next heartbeat finds the stream gone. */
+static void limit_unacknowledged_time(struct MHD_Connection *conn, int heartbeat_ms) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    unsigned int ms = heartbeat_ms > 15000 ? 2u * (unsigned)heartbeat_ms : 30000u;
+    if (ci && ci->connect_fd >= 0) (void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+}
+
 static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     subscriber *s = cls;
@@ -197,6 +265,10 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
         return (ssize_t)n;
     }
     pthread_mutex_lock(&ev->lock);
+    if (s->hung_up) {
+        pthread_mutex_unlock(&ev->lock);
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* close at once: nobody reads the end */
+    }
     if (ev->stopping) {
         pthread_mutex_unlock(&ev->lock);
         return MHD_CONTENT_READER_END_OF_STREAM;
@@ -255,13 +327,10 @@ static void free_stream(void *cls) {
     subscriber *s = cls;
     cm_events *ev = s->hub;
     pthread_mutex_lock(&ev->lock);
-    if (s->suspended) {
-        if (s->prev) s->prev->next = s->next;
-        else ev->idle = s->next;
-        if (s->next) s->next->prev = s->prev;
-    }
+    if (s->suspended) unpark_locked(ev, s);
+    bool counted = !s->hung_up;
     pthread_mutex_unlock(&ev->lock);
-    atomic_fetch_sub(&ev->streams, 1);
+    if (counted) atomic_fetch_sub(&ev->streams, 1);
     free(s->pending);
     free(s);
 }
@@ -362,8 +431,18 @@ void handle_events_get(cm_request *req, cm_response *resp) {
         cm_response_error(resp, CM_ERR_BAD_PARAMETER, "Last-Event-ID", "Last-Event-ID must be an event id (a number)");
         return;
     }
-    if (atomic_fetch_add(&ev->streams, 1) >= ev->cfg.max_streams) {
+    bool admitted = atomic_fetch_add(&ev->streams, 1) < ev->cfg.max_streams;
+    if (!admitted) {
         atomic_fetch_sub(&ev->streams, 1);
+        pthread_mutex_lock(&ev->lock);
+        int released = release_hung_up_locked(ev);
+        pthread_mutex_unlock(&ev->lock);
+        if (released)
+            fprintf(stderr, "crisismap: %d event streams closed by their clients released at the cap\n", released);
+        admitted = released && atomic_fetch_add(&ev->streams, 1) < ev->cfg.max_streams;
+        if (released && !admitted) atomic_fetch_sub(&ev->streams, 1);
+    }
+    if (!admitted) {
         free(s);
         fprintf(stderr, "crisismap: event stream refused: %d streams open (max_streams)\n", ev->cfg.max_streams);
         cm_response_error(resp, CM_ERR_UNAVAILABLE, NULL, "too many live streams; retry shortly, or poll /changes");
@@ -373,6 +452,7 @@ void handle_events_get(cm_request *req, cm_response *resp) {
     s->hub = ev;
     s->conn = req->conn;
     s->last_write_ms = cm_clock_monotonic_ms();
+    limit_unacknowledged_time(s->conn, ev->cfg.heartbeat_ms);
     pthread_mutex_lock(&ev->lock);
     if (resume >= 0) {
         s->next_seq = resume + 1;

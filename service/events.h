@@ -26,7 +26,7 @@ typedef struct cm_events cm_events;
 
 typedef struct cm_events_config {
     size_t log_length; /* events kept for Last-Event-ID resumption */
-    int max_streams;   /* concurrent /api/events streams; more get 503 */
+    int max_streams;   /* concurrent /api/events streams; more get 503 (after hung-up ones are released) */
     int heartbeat_ms;
 } cm_events_config;
 

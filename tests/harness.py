@@ -140,6 +140,13 @@ class SSEClient:
         return False
 
     def close(self):
+        """Hangs up as a browser does (FIN). close() alone would not: the reader thread's
+        pending recv keeps the socket open until something arrives."""
+        import socket
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:

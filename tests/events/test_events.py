@@ -87,6 +87,37 @@ def main():
         r.close()
         rc = srv.stop()
         check(rc == 0, "server stops cleanly with streams open or closed", srv.read_log()[-1500:])
+        # Streams their clients closed free their places at the cap at once, not at the next
+        # heartbeat (a minute away here): residents reloading the map are not refused.
+        derived_config(source, tmp, events={"log_length": 64, "max_streams": 2, "heartbeat_s": 60}, access_log=True)
+        srv.start()
+        first = [sse(srv, refusal_ok=True) for _ in range(2)]
+        third = sse(srv, refusal_ok=True)
+        check([c.status for c in first] == [200, 200] and third.status == 503,
+              "with a cap of 2, two streams are accepted and a third refused", [c.status for c in first + [third]])
+        third.close()
+        for c in first:
+            c.close()
+        time.sleep(0.3)  # the clients' FINs arrive
+        again = [sse(srv, refusal_ok=True) for _ in range(2)]
+        check([c.status for c in again] == [200, 200],
+              "streams closed by their clients are released at the cap without waiting for a heartbeat",
+              [c.status for c in again])
+        check("released at the cap" in srv.read_log(), "the release is logged")
+        again[0].close()
+        time.sleep(0.3)
+        last = sse(srv, refusal_ok=True)
+        published = srv.send_json("POST", ITEMS % "services", op, point("after release"))[0]
+        check(published == 201 and last.status == 200 and again[1].wait_for(
+            lambda c: any(e["json"]["feature"] and e["json"]["feature"]["properties"]["name"] == "after release"
+                          for e in c.events)) and last.wait_for(
+            lambda c: any(e["json"]["feature"] and e["json"]["feature"]["properties"]["name"] == "after release"
+                          for e in c.events)),
+              "the streams still open, and the one admitted in a released place, receive later events")
+        for c in again + [last]:
+            c.close()
+        rc = srv.stop()
+        check(rc == 0, "server stops cleanly after streams were released at the cap", srv.read_log()[-1500:])
     finally:
         srv.stop()
         srv.cleanup()
