@@ -148,6 +148,32 @@ def http(method, url, body=None, headers=None, timeout=30):
         return e.code, dict((k.lower(), v) for k, v in e.headers.items()), e.read()
 
 
+def writer_figures(base):
+    """The persistence worker's totals from /healthz (writes: edits, batches, queue_wait_ms, apply_ms, commit_ms),
+    or None from a server without them."""
+    st, _, body = http("GET", base + "/healthz")
+    try:
+        return json.loads(body)["writes"] if st == 200 else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def phases_per_create(w0, w1, per_s, conns):
+    """Where a window's creates spent their time, in microseconds per create, from the worker's totals before and
+    after it: waiting for the worker, being applied (rows, audit record), in the COMMIT (WAL write + fsync: the
+    disk's), and the rest of the round trip (HTTP, the client, the hand-back). None without the figures."""
+    if not w0 or not w1 or not per_s or w1["edits"] <= w0["edits"]:
+        return None
+    n = w1["edits"] - w0["edits"]
+    us = lambda k: round((w1[k] - w0[k]) * 1000.0 / n, 1)
+    out = dict(edits=n, batches=w1["batches"] - w0["batches"], wait_us=us("queue_wait_ms"), apply_us=us("apply_ms"),
+               commit_us=us("commit_ms"))
+    # With one client every create's round trip is 1/rate; the batch's apply and commit are shared by its edits.
+    if conns == 1:
+        out["rest_us"] = round(1e6 / per_s - out["wait_us"] - out["apply_us"] - out["commit_us"], 1)
+    return out
+
+
 def services_count(base):
     st, _, body = http("GET", base + "/healthz")
     if st != 200:
@@ -377,18 +403,27 @@ def paired_phase(a, env, measure, conns, threads, title):
                     res["raw"] = dict(n=n, s=round(wall, 3), per_s=round(n / wall, 1),
                                       p50_ms=round(raw.pct(lat, 50) * 1000, 3), p99_ms=round(raw.pct(lat, 99) * 1000, 3))
                 else:
+                    w0 = writer_figures(a.base)
                     r = summarize(Wrk(a.post_lua, a.base + "/", conns, threads, a.pair_s,
                                       dict(env, BW_LABEL="%s-%d" % (label, i))).result(), conns, threads)
                     res["cm"] = dict(n=r["ok"], s=r["dur_s"], per_s=r["ok_per_s"], p50_ms=r["p50_ms"],
                                      p99_ms=r["p99_ms"], not_ok=r["not_ok"], errors=r["errors"])
+                    ph = phases_per_create(w0, writer_figures(a.base), r["ok_per_s"], conns)
+                    if ph:
+                        res["cm"]["phases"] = ph
             res["ratio"] = round(res["cm"]["per_s"] / res["raw"]["per_s"], 3) if res["raw"]["per_s"] else None
             if "floor" in res and res["raw"]["per_s"]:
                 res["floor_ratio"] = round(res["floor"]["per_s"] / res["raw"]["per_s"], 3)
             pairs.append(res)
-            print("  pair %d: raw %7.1f inserts/s, crisismap %7.1f creates/s  ratio %.2fx%s" % (
+            ph = res["cm"].get("phases")
+            print("  pair %d: raw %7.1f inserts/s, crisismap %7.1f creates/s  ratio %.2fx%s%s" % (
                 i + 1, res["raw"]["per_s"], res["cm"]["per_s"], res["ratio"] or 0,
                 "  (HTTP floor %.1f/s, %.2fx)" % (res["floor"]["per_s"], res.get("floor_ratio") or 0)
-                if "floor" in res else ""), flush=True)
+                if "floor" in res else "",
+                "  [us per create: wait %.0f, apply %.0f, commit %.0f%s; %.1f creates per commit]" % (
+                    ph["wait_us"], ph["apply_us"], ph["commit_us"],
+                    ", rest %.0f" % ph["rest_us"] if "rest_us" in ph else "", ph["edits"] / max(1, ph["batches"]))
+                if ph else ""), flush=True)
         time.sleep(0.2)
         n1 = services_count(a.base)
     finally:
@@ -698,6 +733,13 @@ def report(results, meta_path):
         if has_floor:
             p("  HTTP floor: bench/http_floor.c, libmicrohttpd on one thread doing the raw insert itself per request, "
               "no parsing, validation or audit record: what HTTP costs on this box")
+        phs = [(i, q["raw"], q["cm"]["phases"]) for i, q in enumerate(pr["pairs"]) if q["cm"].get("phases")]
+        if phs and m == "write_c1_paired":
+            p("  where a 1-client create's time goes (server's /healthz totals over each window), us per create:")
+            table(p, ("pair", "raw insert (whole)", "queue wait", "apply (rows, audit)", "COMMIT (WAL + fsync)",
+                      "rest (HTTP, client, hand-back)"),
+                  [(str(i + 1), f(1e6 / r["per_s"]) if r["per_s"] else "-", f(x["wait_us"]), f(x["apply_us"]),
+                    f(x["commit_us"]), f(x.get("rest_us", 0))) for i, r, x in phs])
     p("")
     think = next((r["think_ms"] for k, r in by.items() if isinstance(k, tuple)), None)
     p("Reads while idle and while 8 writers create (each reader: 1 keep-alive connection, %s ms think time)" % think)

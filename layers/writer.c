@@ -59,6 +59,7 @@ struct cm_writer {
     int64_t next_token_reload_ms;
     int64_t data_version;      /* the store's, as of the last look: another program's commits change it */
     cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
+    cm_writer_stats stats;     /* guarded by lock (written once per batch) */
 };
 
 void cm_edit_release(cm_edit *e) {
@@ -378,7 +379,37 @@ static void notice_outside_writes(cm_writer *w) {
     }
 }
 
+static void count_batch(cm_writer *w, const cm_edit *edits, bool committed, int64_t taken_us, int64_t commit_us,
+                        int64_t committed_us) {
+    int64_t n = 0, waited = 0;
+    for (const cm_edit *e = edits; e; e = e->next) {
+        if (!e->submitted_us) continue; /* the worker's own (time-driven status changes) */
+        n++;
+        waited += taken_us - e->submitted_us;
+    }
+    pthread_mutex_lock(&w->lock);
+    cm_writer_stats *st = &w->stats;
+    st->edits += n;
+    st->queue_wait_us += waited;
+    if (committed) {
+        st->batches++;
+        st->apply_us += commit_us - taken_us;
+        st->commit_us += committed_us - commit_us;
+        if (committed_us - commit_us > st->commit_max_us) st->commit_max_us = committed_us - commit_us;
+    } else {
+        st->failed_batches++;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+void cm_writer_stats_get(cm_writer *w, cm_writer_stats *out) {
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
 static void process_batch(cm_writer *w, cm_edit *edits) {
+    int64_t taken_us = cm_clock_monotonic_us(), commit_us = 0, committed_us = 0;
     int64_t now = cm_clock_wall_ms();
     batch b;
     memset(&b, 0, sizeof b);
@@ -398,7 +429,12 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         s = apply_edit(w, &b, e, now);
         if (s != CM_OK) err = e->err;
     }
-    if (s == CM_OK) s = cm_persist_commit(w->persist, &err);
+    if (s == CM_OK) {
+        commit_us = cm_clock_monotonic_us();
+        s = cm_persist_commit(w->persist, &err);
+        committed_us = cm_clock_monotonic_us();
+    }
+    count_batch(w, edits, s == CM_OK, taken_us, commit_us, committed_us);
     if (s != CM_OK) {
         if (began) cm_persist_rollback(w->persist);
         fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
@@ -601,6 +637,7 @@ void cm_writer_submit(cm_writer *w, cm_edit *e) {
         e->done(e, e->done_cls);
         return;
     }
+    e->submitted_us = cm_clock_monotonic_us();
     pthread_mutex_lock(&w->lock);
     if (w->stopped) {
         pthread_mutex_unlock(&w->lock);

@@ -57,6 +57,7 @@ struct cm_edit {
     cm_edit_done done;
     void *done_cls;
     cm_edit *next;
+    int64_t submitted_us; /* set by cm_writer_submit (monotonic), for cm_writer_stats */
 };
 
 /* One committed change, as given to the listener (issue: live events). */
@@ -82,6 +83,22 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
                           void *listener_cls, size_t replay, cm_writer **out, cm_error *err);
 /* Queues e; e->done will be called exactly once. */
 void cm_writer_submit(cm_writer *w, cm_edit *e);
+
+/* What the worker has done since it started: counts, and time summed per phase, so that a
+ * reader can take differences over any window (bench/write.sh does, per load window) and see
+ * where an edit's time goes: waiting for the worker, being applied, or in the COMMIT (the WAL
+ * write and its fsync, which is the disk's). */
+typedef struct cm_writer_stats {
+    int64_t edits;          /* submitted edits the worker took, committed or refused */
+    int64_t batches;        /* transactions committed */
+    int64_t failed_batches; /* transactions rolled back */
+    int64_t queue_wait_us;  /* summed over edits: submitted -> taken by the worker */
+    int64_t apply_us;       /* summed over committed batches: taken -> COMMIT issued */
+    int64_t commit_us;      /* summed over committed batches: the COMMIT */
+    int64_t commit_max_us;  /* the slowest COMMIT */
+} cm_writer_stats;
+/* A consistent copy of the worker's figures. Any thread. */
+void cm_writer_stats_get(cm_writer *w, cm_writer_stats *out);
 /* Completes what is queued, stops the thread and closes the store; later submissions
  * fail at once with CM_ERR_UNAVAILABLE. Accepts NULL. */
 void cm_writer_stop(cm_writer *w);

@@ -305,6 +305,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     error_bodies_are_utf8(srv, op)
     no_markup_in_audit(srv, op, admin)
     patches_that_change_nothing(srv, op, admin)
+    write_figures_in_health(srv, op)
 
     # --- another program holds the GeoPackage's write lock (a GIS editing the file) ---
     before = store_state(srv)
@@ -539,6 +540,25 @@ def patches_that_change_nothing(srv, op, admin):
     check(store_state(srv) == state and len(audit()) == records, "and leaves no audit record and no new layer version")
     s, h3, b3 = srv.send_json("PATCH", path, op, {"properties": {"capacity": 41}}, content_type="application/merge-patch+json", headers={"If-Match": tag})
     check(s == 200 and b3["properties"]["version"] == 2 and len(audit()) == records + 1, "a patch that changes a value makes version 2", b3)
+
+
+def write_figures_in_health(srv, op):
+    """/healthz counts the worker's edits and sums their time per phase, so a monitor (or the
+    write benchmark) can tell a slow disk (commit time) from a busy worker (queue wait)."""
+    _, _, h0 = srv.get_json("/healthz")
+    created = [srv.send_json("POST", ITEMS % "services", op, {
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.735]},
+        "properties": {"name": "figures %d" % i, "kind": "water"}})[0] for i in range(5)]
+    refused = srv.send_json("PATCH", ITEMS % "services" + "/999999999", op, {"properties": {"name": "x"}},
+                            content_type="application/merge-patch+json")[0]
+    _, _, h1 = srv.get_json("/healthz")
+    w0, w1 = h0["writes"], h1["writes"]
+    d = {k: w1[k] - w0[k] for k in w0}
+    check(created == [201] * 5 and refused == 404 and d["edits"] == 6 and 1 <= d["batches"] <= 6 and
+          d["failed_batches"] == 0, "/healthz counts the edits the worker took (5 creates, 1 refused) and its commits", d)
+    check(d["commit_ms"] > 0 and d["apply_ms"] > 0 and d["queue_wait_ms"] >= 0 and
+          w1["commit_max_ms"] >= w0["commit_max_ms"] and w1["commit_max_ms"] * d["batches"] >= d["commit_ms"],
+          "/healthz sums queue wait, apply and commit time, and keeps the slowest commit", w1)
 
 
 def feature_history_pages(srv, op, admin):
