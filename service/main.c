@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../layers/sqlite_setup.h"
 #include "cli.h"
 #include "heap_hint.h"
 
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return CM_EXIT_OK;
     }
+    cm_sqlite_setup(); /* before anything starts SQLite */
     /* The server holds its layers in memory for hours; this may re-execute it (heap_hint.h). */
     if (strcmp(argv[1], "serve") == 0) cm_heap_use_huge_pages(argv);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
