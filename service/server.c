@@ -155,7 +155,7 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     snprintf(out, n, "-");
     if (!ci || !ci->client_addr) return;
-    if (ci->client_addr->sa_family == AF_INET && n >= INET_ADDRSTRLEN) {
+    if (ci->client_addr->sa_family == AF_INET) {
         /* By hand: glibc's inet_ntop formats with sprintf, which is slow in this process
          * (layers/buf.h), and this runs for every request. */
         const unsigned char *a = (const unsigned char *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr;
@@ -164,9 +164,7 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
             if (i) cm_text_append(out, n, &used, ".");
             cm_text_append_int(out, n, &used, a[i]);
         }
-    } else if (ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out, (socklen_t)n);
-    else if (ci->client_addr->sa_family == AF_INET6)
+    } else if (ci->client_addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
 }
 

@@ -53,3 +53,13 @@ bool cm_handlers_plain_query(cm_request *req, cm_response *resp) {
     cm_response_set_error(resp, &err);
     return false;
 }
+
+void cm_handlers_feature_etag(const cm_feature *f, int epsg, char *out, size_t n) {
+    size_t used = 0; /* without printf: every feature answer has one (layers/buf.h) */
+    cm_text_append(out, n, &used, "f");
+    cm_text_append_hex64(out, n, &used, f->hash);
+    if (epsg) {
+        cm_text_append(out, n, &used, "-");
+        cm_text_append_int(out, n, &used, epsg);
+    }
+}

@@ -201,7 +201,7 @@ static void write_feature_body(cm_request *req, cm_response *resp, const cm_feat
                   req->base_url, req->captures[0], f->id);
     cm_response_take_buf(resp, status, "application/geo+json", &b);
     if (resp->status != status) return;
-    snprintf(resp->etag, sizeof resp->etag, "f%016" PRIx64, f->hash);
+    cm_handlers_feature_etag(f, 0, resp->etag, sizeof resp->etag);
     snprintf(resp->content_crs, sizeof resp->content_crs, "%s", CM_CRS84_URI);
     resp->cache_control = "no-store";
 }

@@ -38,6 +38,10 @@ cm_query_limits cm_handlers_limits(const cm_request *req);
 char *cm_handlers_dump_json(const json_t *doc);
 /* Serialises a jansson document into resp as JSON (steals doc). */
 void cm_handlers_send_json(cm_response *resp, json_t *doc, const char *content_type);
+/* A feature's ETag (without quotes) into out: "f" and its hash in 16 hex digits, then "-EPSG"
+ * when it is served in another CRS than CRS84 (epsg 0). One function, because a GET's ETag
+ * must equal the one the write that made the feature answered, for If-Match. */
+void cm_handlers_feature_etag(const cm_feature *f, int epsg, char *out, size_t n);
 /* A link object {href, rel, type[, title]}; href = base + path. */
 json_t *cm_handlers_link(const cm_request *req, const char *path, const char *rel, const char *type,
                          const char *title);

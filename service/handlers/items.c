@@ -268,13 +268,7 @@ void handle_item_get(cm_request *req, cm_response *resp) {
         cm_response_error(resp, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", id, layer->def->id);
         return;
     }
-    size_t used = 0;
-    cm_text_append(resp->etag, sizeof resp->etag, &used, "f");
-    cm_text_append_hex64(resp->etag, sizeof resp->etag, &used, f->hash);
-    if (crs.epsg) {
-        cm_text_append(resp->etag, sizeof resp->etag, &used, "-");
-        cm_text_append_int(resp->etag, sizeof resp->etag, &used, crs.epsg);
-    }
+    cm_handlers_feature_etag(f, crs.epsg, resp->etag, sizeof resp->etag);
     cm_crs_uri(crs, resp->content_crs, sizeof resp->content_crs);
     if (cm_response_not_modified(req, resp->etag)) {
         cm_snapshot_unref(snap);
