@@ -63,16 +63,23 @@ struct cm_events {
     pthread_cond_t tick;
 };
 
+/* Takes a parked (suspended) subscriber off the list; the caller resumes or frees it.
+ * Caller holds ev->lock. */
+static void unpark_locked(cm_events *ev, subscriber *s) {
+    if (s->prev) s->prev->next = s->next;
+    else ev->idle = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    s->suspended = false;
+}
+
 /* Resumes every suspended subscriber. Caller holds hub->lock. */
 static void wake_all(cm_events *ev) {
-    for (subscriber *s = ev->idle; s;) {
-        subscriber *next = s->next;
-        s->suspended = false;
-        s->prev = s->next = NULL;
+    while (ev->idle) {
+        subscriber *s = ev->idle;
+        unpark_locked(ev, s);
         MHD_resume_connection(s->conn);
-        s = next;
     }
-    ev->idle = NULL;
 }
 
 void cm_events_publish(void *cls, const cm_change *changes, size_t n) {
@@ -95,16 +102,6 @@ void cm_events_publish(void *cls, const cm_change *changes, size_t n) {
     }
     wake_all(ev);
     pthread_mutex_unlock(&ev->lock);
-}
-
-/* Takes a parked (suspended) subscriber off the list; the caller resumes or frees it.
- * Caller holds ev->lock. */
-static void unpark_locked(cm_events *ev, subscriber *s) {
-    if (s->prev) s->prev->next = s->next;
-    else ev->idle = s->next;
-    if (s->next) s->next->prev = s->prev;
-    s->prev = s->next = NULL;
-    s->suspended = false;
 }
 
 /* A parked stream whose client has gone is otherwise found only when something is next
