@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "datetime.h"
+#include "grow.h"
 #include "ogr_geom.h"
 #include "utf8.h"
 #include "validate.h"
@@ -121,6 +122,11 @@ static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *d
     for (size_t i = 0; i < def->n_props; i++) field[i] = OGR_FD_GetFieldIndex(fd, def->props[i].name);
     *t = (struct persist_table){lyr, field};
     return t;
+}
+
+static cm_status table_missing(cm_error *err, const cm_layer_def *def) {
+    return cm_error_set(err, CM_ERR_IO, def->id,
+                        "table %s missing, or not one of the store's layers (or no memory to look it up)", def->id);
 }
 
 static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *err) {
@@ -256,6 +262,7 @@ void cm_persist_close(cm_persist *p) {
     for (size_t i = 0; p->tables && i < p->defs->n; i++) free(p->tables[i].field);
     free(p->tables);
     sqlite3_finalize(p->data_version); /* before GDAL closes the connection it belongs to */
+    sqlite3_finalize(p->write_lock);
     if (p->ds) GDALClose(p->ds);
     free(p->path);
     free(p);
@@ -304,46 +311,44 @@ static cm_value *read_values(const cm_layer_def *def, OGRFeatureH f, const int *
     return v;
 }
 
-static cm_status load_layer(cm_persist *p, cm_layer *layer, cm_error *err) {
-    const cm_layer_def *def = layer->def;
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, def->id);
-    if (!lyr) return cm_error_set(err, CM_ERR_IO, def->id, "table %s missing", def->id);
-    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
-    int *idx = malloc((def->n_props ? def->n_props : 1) * sizeof *idx);
-    GIntBig count = OGR_L_GetFeatureCount(lyr, TRUE);
-    size_t cap = count > 0 ? (size_t)count : 16, n = 0;
-    cm_feature **features = malloc(cap * sizeof *features);
-    if (!idx || !features) {
-        free(idx);
-        free(features);
+/* A row of def's table as a feature, read as the start-up load reads it, so that a row the
+ * server wrote and its feature in memory compare equal (same JSON, same hash). idx maps
+ * property -> field index. */
+static cm_status feature_of_row(const cm_layer_def *def, OGRFeatureH f, const int *idx, cm_feature **out,
+                                cm_error *err) {
+    cm_geom g;
+    cm_status s = cm_ogr_to_geom(OGR_F_GetGeometryRef(f), CM_MAX_VERTICES, &g, err);
+    if (s != CM_OK) return s;
+    cm_value *values = read_values(def, f, idx);
+    if (!values) {
+        cm_geom_release(&g);
         return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     }
-    for (size_t i = 0; i < def->n_props; i++) idx[i] = OGR_FD_GetFieldIndex(fd, def->props[i].name);
+    s = cm_feature_create(def, OGR_F_GetFID(f), &g, values, out);
+    return s == CM_OK ? CM_OK : cm_error_set(err, s, NULL, NULL);
+}
+
+static cm_status load_layer(cm_persist *p, cm_layer *layer, cm_error *err) {
+    const cm_layer_def *def = layer->def;
+    const struct persist_table *t = table_of(p, def);
+    if (!t) return table_missing(err, def);
+    GIntBig count = OGR_L_GetFeatureCount(t->lyr, TRUE);
+    size_t cap = count > 0 ? (size_t)count : 16, n = 0;
+    cm_feature **features = malloc(cap * sizeof *features);
+    if (!features) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     cm_status s = CM_OK;
-    OGR_L_ResetReading(lyr);
+    OGR_L_ResetReading(t->lyr);
     OGRFeatureH f;
-    while (s == CM_OK && (f = OGR_L_GetNextFeature(lyr)) != NULL) {
-        cm_geom g;
-        s = cm_ogr_to_geom(OGR_F_GetGeometryRef(f), CM_MAX_VERTICES, &g, err);
-        cm_value *values = s == CM_OK ? read_values(def, f, idx) : NULL;
-        if (s == CM_OK && !values) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        if (s == CM_OK && n == cap) {
+    while (s == CM_OK && (f = OGR_L_GetNextFeature(t->lyr)) != NULL) {
+        if (n == cap) {
             cap *= 2;
             cm_feature **grown = realloc(features, cap * sizeof *features);
             if (!grown) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
             else features = grown;
         }
-        if (s == CM_OK) {
-            s = cm_feature_create(def, OGR_F_GetFID(f), &g, values, &features[n]);
-            if (s == CM_OK) n++;
-            else cm_error_set(err, s, NULL, NULL);
-        } else {
-            cm_geom_release(&g);
-            cm_values_free(values, def->n_props);
-        }
+        if (s == CM_OK && (s = feature_of_row(def, f, t->field, &features[n], err)) == CM_OK) n++;
         OGR_F_Destroy(f);
     }
-    free(idx);
     if (s != CM_OK) {
         for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
         free(features);
@@ -353,6 +358,52 @@ static cm_status load_layer(cm_persist *p, cm_layer *layer, cm_error *err) {
     s = cm_snapshot_create(def, features, n, &snap);
     if (s != CM_OK) return cm_error_set(err, s, NULL, NULL);
     cm_layer_publish(layer, snap);
+    return CM_OK;
+}
+
+cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm_feature **out, cm_error *err) {
+    *out = NULL;
+    const struct persist_table *t = table_of(p, def);
+    if (!t) return table_missing(err, def);
+    CPLErrorReset();
+    OGRFeatureH f = OGR_L_GetFeature(t->lyr, id);
+    if (!f) return CPLGetLastErrorType() >= CE_Failure ? cm_persist_gdal_error(err, def->id) : CM_OK;
+    cm_status s = feature_of_row(def, f, t->field, out, err);
+    OGR_F_Destroy(f);
+    return s;
+}
+
+cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
+                               cm_error *err) {
+    *out = NULL;
+    *n = 0;
+    const struct persist_table *t = table_of(p, def);
+    if (!t) return table_missing(err, def);
+    const char *fid = OGR_L_GetFIDColumn(t->lyr);
+    char filter[160];
+    snprintf(filter, sizeof filter, "\"%s\" >= %lld", fid && fid[0] ? fid : "fid", (long long)min_id);
+    if (OGR_L_SetAttributeFilter(t->lyr, filter) != OGRERR_NONE) return cm_persist_gdal_error(err, def->id);
+    cm_feature **features = NULL;
+    size_t cap = 0;
+    cm_status s = CM_OK;
+    OGRFeatureH f;
+    OGR_L_ResetReading(t->lyr);
+    while (s == CM_OK && (f = OGR_L_GetNextFeature(t->lyr)) != NULL) {
+        cm_feature **grown = cm_grow(features, &cap, *n, sizeof *features, 16);
+        if (!grown) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+        else features = grown;
+        if (s == CM_OK && (s = feature_of_row(def, f, t->field, &features[*n], err)) == CM_OK) (*n)++;
+        OGR_F_Destroy(f);
+    }
+    OGR_L_SetAttributeFilter(t->lyr, NULL);
+    OGR_L_ResetReading(t->lyr);
+    if (s != CM_OK) {
+        for (size_t i = 0; i < *n; i++) cm_feature_unref(features[i]);
+        free(features);
+        *n = 0;
+        return s;
+    }
+    *out = features;
     return CM_OK;
 }
 
@@ -386,9 +437,30 @@ int64_t cm_persist_data_version(cm_persist *p) {
     return v;
 }
 
+/* GDAL's BEGIN is SQLite's deferred one: the lock is taken by the first write. A transaction
+ * whose first statement reads (the writer reads a row before it changes it) would hold a read
+ * snapshot by then, and SQLite does not wait for the lock to upgrade one (no busy handler: it
+ * could deadlock); while a GIS held the lock, every such batch failed at once. So a write that
+ * changes nothing goes first and waits its turn, as BEGIN IMMEDIATE would: afterwards nothing
+ * can commit between a row read here and its rewrite. */
+static cm_status take_write_lock(cm_persist *p, cm_error *err) {
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (!p->write_lock &&
+        (!db || sqlite3_prepare_v2(db, "DELETE FROM " CM_AUDIT_TABLE " WHERE 0", -1, &p->write_lock, NULL) != SQLITE_OK))
+        return cm_error_set(err, CM_ERR_IO, NULL, "begin: cannot prepare the store's lock statement");
+    int rc = sqlite3_step(p->write_lock);
+    sqlite3_reset(p->write_lock);
+    if (rc == SQLITE_DONE) return CM_OK;
+    if ((rc & 0xff) == SQLITE_BUSY) return cm_error_set(err, CM_ERR_IO, NULL, "begin: " LOCKED_MESSAGE);
+    return cm_error_set(err, CM_ERR_IO, NULL, "begin: %s", sqlite3_errstr(rc));
+}
+
 cm_status cm_persist_begin(cm_persist *p, cm_error *err) {
     p->lock_deadline_ms = 0; /* a fresh budget for waiting on another program's lock */
-    return GDALDatasetStartTransaction(p->ds, FALSE) == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, "begin");
+    if (GDALDatasetStartTransaction(p->ds, FALSE) != OGRERR_NONE) return cm_persist_gdal_error(err, "begin");
+    cm_status s = take_write_lock(p, err);
+    if (s != CM_OK) GDALDatasetRollbackTransaction(p->ds);
+    return s;
 }
 
 cm_status cm_persist_commit(cm_persist *p, cm_error *err) {
@@ -427,11 +499,6 @@ static cm_status write_feature(const struct persist_table *t, const cm_layer_def
     return CM_OK;
 }
 
-static cm_status table_missing(cm_error *err, const cm_layer_def *def) {
-    return cm_error_set(err, CM_ERR_IO, def->id,
-                        "table %s missing, or not one of the store's layers (or no memory to look it up)", def->id);
-}
-
 /* Writes a new row; id < 0 lets the table choose it. */
 static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, int64_t *out_id, cm_error *err) {
@@ -464,7 +531,7 @@ static cm_status row_gone(cm_error *err, const cm_layer_def *def, int64_t id) {
     return cm_error_set(
         err, CM_ERR_CONFLICT, "featureId",
         "feature %lld of %s is no longer in the store: another program removed it while the server ran; "
-        "restart the server to load the store as it is",
+        "send the edit again",
         (long long)id, def->id);
 }
 

@@ -6,7 +6,7 @@
  * transaction survives a crash.
  *
  * THREAD SAFETY: a cm_persist belongs to one thread at a time (GDAL datasets are not
- * thread-safe); the server uses it only at start-up, before serving. */
+ * thread-safe): the server's is the persistence worker's (writer.h) once loaded. */
 #ifndef CM_PERSIST_H
 #define CM_PERSIST_H
 
@@ -34,6 +34,15 @@ void cm_persist_set_lock_wait(cm_persist *p, long ms);
 /* Reads every layer into st (publishing one snapshot per layer). */
 cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err);
 
+/* The row with this id as a feature, read as cm_persist_load reads it (a row the server
+ * wrote compares equal to its feature in memory): *out NULL when there is no such row. Inside
+ * a transaction, what that transaction sees. */
+cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm_feature **out, cm_error *err);
+/* Every row with an id of at least min_id, as features, in the table's order: *out (n of
+ * them, each with one reference, the array malloc'd) is the caller's. */
+cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
+                               cm_error *err);
+
 /* Number of rows in a layer's table, or -1 on error. */
 int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def);
 /* The largest feature id in a layer's table (0 when empty, -1 on error). */
@@ -43,7 +52,9 @@ int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def);
  * -1 on error. */
 int64_t cm_persist_data_version(cm_persist *p);
 
-/* Transactions around inserts; a failed transaction leaves the store as it was. */
+/* Transactions around writes; a failed transaction leaves the store as it was. begin takes
+ * the write lock at once (waiting for another program's as set above), so that what the
+ * transaction reads no other program can change before it commits. */
 cm_status cm_persist_begin(cm_persist *p, cm_error *err);
 cm_status cm_persist_commit(cm_persist *p, cm_error *err);
 void cm_persist_rollback(cm_persist *p);

@@ -16,10 +16,13 @@ struct cm_persist {
     long lock_wait_ms;        /* see cm_persist_set_lock_wait */
     int64_t lock_deadline_ms; /* monotonic; 0: no wait yet in this transaction */
     struct sqlite3_stmt *data_version; /* PRAGMA data_version, prepared once (asked every batch) */
+    struct sqlite3_stmt *write_lock;   /* a write that changes nothing: takes the write lock (cm_persist_begin) */
     struct persist_table *tables;      /* per entry of defs->layers, looked up on first use (persist.c) */
     OGRLayerH audit;                   /* the audit table and its fields (persist_system.c), on first use */
     int audit_field[10];
 };
+
+#define CM_AUDIT_TABLE "cm_audit"
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
 cm_status cm_persist_gdal_error(cm_error *err, const char *what);

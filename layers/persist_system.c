@@ -12,7 +12,7 @@
 #include "clock.h"
 #include "persist_internal.h"
 
-#define AUDIT_TABLE "cm_audit"
+#define AUDIT_TABLE CM_AUDIT_TABLE
 #define AUDIT_FEATURE_INDEX "cm_audit_feature"
 #define AUDIT_LAYER_INDEX "cm_audit_layer"
 #define TOKENS_TABLE "cm_tokens"

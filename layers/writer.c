@@ -58,6 +58,7 @@ struct cm_writer {
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
     int64_t data_version;      /* the store's, as of the last look: another program's commits change it */
+    bool outside_added;        /* data_version moved: the next batch looks for rows another program added */
     cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
     cm_writer_stats stats;     /* guarded by lock (written once per batch) */
 };
@@ -259,12 +260,99 @@ __attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer 
     va_end(ap);
 }
 
-/* A feature's row was removed by another program (persist.h: CM_ERR_CONFLICT). */
+/* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). take_in_row reads the
+ * row in the same transaction first, so only a store that breaks SQLite's isolation gets here. */
 static void row_gone_outside(cm_layer *layer) {
-    mark_changed_outside(layer,
-                         "crisismap: another program removed features of %s while the server runs; edits of them get "
-                         "409 until a restart\n",
+    mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs\n",
                          layer->def->id);
+}
+
+/* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
+static void note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
+    if (cm_lifecycle_status_prop(def) < 0) return;
+    int64_t t = cm_lifecycle_next_change(def, f->values, now);
+    if (t < w->next_timer_ms) w->next_timer_ms = t;
+}
+
+/* A feature another program wrote: its status may already be due to change, and nothing else
+ * would bring the timer forward for it. */
+static void check_status_soon(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
+    int si = cm_lifecycle_status_prop(def);
+    if (si < 0) return;
+    note_next_status_change(w, def, f, now);
+    if (!f->values[si].set || strcmp(f->values[si].u.s, cm_lifecycle_status(def, f->values, now)) != 0)
+        w->next_timer_ms = now;
+}
+
+/* The row of a feature about to be edited, against the feature in memory. When another
+ * program changed, removed or added it while the server ran, memory takes the store's version
+ * in first, with an audit record and an event of its own, so that the edit is applied to, and
+ * If-Match compared with, what is stored: no edit overwrites another program's change unseen.
+ * Read inside the batch's transaction, so nothing can come between the look and the write
+ * (a commit by another program in between makes SQLite refuse this transaction's write, and
+ * the batch fails whole). *out: the feature as stored (borrowed from the draft), NULL when
+ * there is no row. */
+static cm_status take_in_row(cm_writer *w, batch *b, touched *t, int64_t id, cm_feature *cur, cm_feature **out,
+                             int64_t now, cm_error *err) {
+    cm_layer *layer = t->draft.layer;
+    cm_feature *stored;
+    cm_status s = cm_persist_read(w->persist, layer->def, id, &stored, err);
+    if (s != CM_OK) return s;
+    *out = cur;
+    if (!stored && !cur) return CM_OK;
+    if (stored && cur && stored->hash == cur->hash) {
+        cm_feature_unref(stored);
+        return CM_OK;
+    }
+    mark_changed_outside(layer,
+                         "crisismap: another program changed features of %s while the server runs; the server takes "
+                         "in each as the store has it when it is next edited, and added ones within seconds\n",
+                         layer->def->id);
+    s = add_audit(w, b, CM_OUTSIDE_ACTOR, "system", !stored ? "deleted" : cur ? "updated" : "created", layer->def, id,
+                  cur, stored, now, err);
+    if (s == CM_OK && !(stored ? cm_draft_put(&t->draft, stored) : cm_draft_remove(&t->draft, id)))
+        s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    if (s != CM_OK) {
+        cm_feature_unref(stored);
+        return s;
+    }
+    *out = stored; /* the draft's reference now */
+    if (stored) check_status_soon(w, layer->def, stored, now);
+    return CM_OK;
+}
+
+/* Rows another program added to the tables (ids from a layer's next id on: the server has
+ * handed out none of them) are taken in, each with an audit record and an event. */
+static cm_status take_in_added_rows(cm_writer *w, batch *b, int64_t now, cm_error *err) {
+    for (size_t i = 0; i < w->store->n; i++) {
+        cm_layer *layer = &w->store->layers[i];
+        cm_feature **rows;
+        size_t n;
+        cm_status s = cm_persist_read_from(w->persist, layer->def, w->next_id[i], &rows, &n, err);
+        if (s != CM_OK) return s;
+        touched *t = n ? touched_for(w, b, layer) : NULL;
+        if (n && !t) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+        for (size_t k = 0; k < n; k++) {
+            cm_feature *f = rows[k];
+            if (s == CM_OK)
+                s = add_audit(w, b, CM_OUTSIDE_ACTOR, "system", "created", layer->def, f->id, NULL, f, now, err);
+            if (s == CM_OK && !cm_draft_put(&t->draft, f)) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+            else if (s == CM_OK) {
+                if (f->id >= w->next_id[i]) w->next_id[i] = f->id + 1;
+                check_status_soon(w, layer->def, f, now);
+                continue; /* the draft's reference now */
+            }
+            cm_feature_unref(f);
+        }
+        free(rows);
+        if (s != CM_OK) return s;
+        if (n)
+            mark_changed_outside(layer,
+                                 "crisismap: another program added features to %s while the server runs; they are "
+                                 "served from now on, each with an audit record\n",
+                                 layer->def->id);
+    }
+    return CM_OK;
 }
 
 /* Applies e inside the open transaction. A failure of the edit itself is recorded in
@@ -278,6 +366,14 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         cm_status found;
         cur = cm_draft_find(&t->draft, e->id, &found);
         if (found != CM_OK) return cm_error_set(&e->err, found, NULL, NULL);
+        bool held = cur != NULL;
+        cm_status taken = take_in_row(w, b, t, e->id, cur, &cur, now, &e->err);
+        if (taken != CM_OK) return taken;
+        if (!cur && held) {
+            cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId",
+                         "feature %" PRId64 " of %s was removed by another program while the server ran", e->id, def->id);
+            return CM_OK;
+        }
         if (!cur) {
             cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
             return CM_OK;
@@ -350,33 +446,15 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 
 /* ---- batches ---- */
 
-/* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
-static void note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
-    if (cm_lifecycle_status_prop(def) < 0) return;
-    int64_t t = cm_lifecycle_next_change(def, f->values, now);
-    if (t < w->next_timer_ms) w->next_timer_ms = t;
-}
-
 /* Another program (a GIS editing the GeoPackage, a script) may commit to the store while the
- * server runs. Its features are not in memory, and the ids it took are ones this worker would
- * hand out next: every create in that layer then failed on the table's primary key, until a
- * restart. When the store changed outside, the next ids go above the tables' and the layer is
- * marked (/healthz) and logged, once. Costs one pragma per batch; the tables are only looked
- * at when it moved (a `crisismap token` command moves it too). */
+ * server runs. SQLite's data_version says when it did (one pragma per batch, and every few
+ * seconds when idle); the next batch then takes in the rows it added (take_in_added_rows).
+ * Before BEGIN, not inside: see process_batch. */
 static void notice_outside_writes(cm_writer *w) {
     int64_t dv = cm_persist_data_version(w->persist);
     if (dv == w->data_version) return;
     w->data_version = dv;
-    for (size_t i = 0; i < w->store->n; i++) {
-        cm_layer *layer = &w->store->layers[i];
-        int64_t max = cm_persist_max_id(w->persist, layer->def);
-        if (max < w->next_id[i]) continue;
-        w->next_id[i] = max + 1;
-        mark_changed_outside(layer,
-                             "crisismap: another program added features to %s (ids up to %" PRId64 ") while the server "
-                             "runs; they are not served until a restart, and new features get ids above them\n",
-                             layer->def->id, max);
-    }
+    w->outside_added = true;
 }
 
 static void count_batch(cm_writer *w, const cm_edit *edits, bool committed, int64_t taken_us, int64_t commit_us,
@@ -424,6 +502,8 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     notice_outside_writes(w);
     cm_status s = cm_persist_begin(w->persist, &err);
     bool began = s == CM_OK;
+    bool took_in = began && w->outside_added;
+    if (took_in) s = take_in_added_rows(w, &b, now, &err);
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
         s = apply_edit(w, &b, e, now);
@@ -434,10 +514,12 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         s = cm_persist_commit(w->persist, &err);
         committed_us = cm_clock_monotonic_us();
     }
-    count_batch(w, edits, s == CM_OK, taken_us, commit_us, committed_us);
+    if (edits) count_batch(w, edits, s == CM_OK, taken_us, commit_us, committed_us);
+    if (s == CM_OK && took_in) w->outside_added = false;
     if (s != CM_OK) {
         if (began) cm_persist_rollback(w->persist);
-        fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
+        if (edits) /* the worker's own look for added rows tries again in a few seconds */
+            fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
         w->last_seq = seq0;
         memcpy(w->last_hash, hash0, sizeof hash0);
         batch_discard(w, &b, false);
@@ -550,6 +632,8 @@ static void *worker_main(void *arg) {
         if (now >= w->next_timer_ms) run_lifecycle(w);
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
+            /* Rows another program added are served within seconds even when no one edits. */
+            if (w->outside_added || cm_persist_data_version(w->persist) != w->data_version) process_batch(w, NULL);
             w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
         }
         pthread_mutex_lock(&w->lock);

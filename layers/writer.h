@@ -26,6 +26,11 @@ typedef void (*cm_edit_done)(cm_edit *e, void *cls);
 
 enum { CM_IF_MATCH_MAX = 8 }; /* tags kept from one If-Match list; more are refused */
 
+/* The actor of the audit records for what another program wrote to the store while the server
+ * ran (role "system"), as the server takes it in: rows it added, and a row it changed or
+ * removed, found when that feature is next edited. */
+#define CM_OUTSIDE_ACTOR "(another program)"
+
 struct cm_edit {
     cm_edit_kind kind;
     cm_layer *layer;     /* NULL for an audit read across layers */

@@ -71,6 +71,113 @@ def main():
     return check.summary()
 
 
+def audit_of(srv, admin, fid):
+    """The audit records of closures feature fid, oldest first."""
+    _, _, b = srv.get_json("/api/audit?collection=closures&feature=%d&limit=50" % fid, headers={"Authorization": "Bearer " + admin})
+    return list(reversed(b.get("records", []))) if b else []
+
+
+def another_program_writes(srv, op, admin):
+    """A GIS (here ogr2ogr and ogrinfo) writing to the GeoPackage while the server runs: what it
+    adds is served within seconds, and an edit through the API never overwrites what it changed
+    unseen, nor resurrects what it removed; each of its changes gets an audit record of its own."""
+    # --- it adds a feature: served within seconds, with no edit through the API needed ---
+    srcfile = os.path.join(srv.tmp, "outside.geojson")
+    with open(srcfile, "w") as f:
+        json.dump({"type": "FeatureCollection", "features": [closure("Added by a GIS")]}, f)
+    s0, _, health0 = srv.get_json("/healthz")
+    _, _, last0 = srv.get_json("/api/collections/closures/changes?since=0&limit=1")
+    out = subprocess.run(["ogr2ogr", "-append", "-nln", "closures", srv.store, srcfile], capture_output=True, text=True, timeout=120)
+    con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
+    outside_id = con.execute("SELECT MAX(fid) FROM closures").fetchone()[0]
+    con.close()
+    deadline, g = time.time() + 8, (0, None, None)
+    while time.time() < deadline:
+        g = srv.get_json(ITEMS % "closures" + "/%d" % outside_id)
+        if g[0] == 200 and g[2]["properties"]["status"] == "active":
+            break
+        time.sleep(0.2)
+    check(out.returncode == 0 and health0["changed_outside"] == [] and g[0] == 200 and
+          g[2]["properties"]["name"] == "Added by a GIS",
+          "a feature another program adds is served within seconds, with no edit needed, and the status its times "
+          "give", (out.stderr[-200:], g[0], g[2]))
+    _, _, ch = srv.get_json("/api/collections/closures/changes?since=%d" % last0["last_seq"])
+    rec = audit_of(srv, admin, outside_id)
+    # Then the status timer gives it the status its times call for (the GIS left it empty).
+    acts = [(r["actor"], r["role"], r["action"]) for r in rec]
+    check({c["id"] for c in ch.get("changes", [])} == {outside_id} and ch["changes"][0]["action"] == "created" and
+          acts[:1] == [("(another program)", "system", "created")] and
+          all(a == ("system", "system", "updated") for a in acts[1:]),
+          "it comes with a change in the feed and an audit record by (another program), then the status its time gives",
+          (ch, acts))
+    created = [srv.send_json("POST", ITEMS % "closures", op, closure()) for _ in range(2)]
+    s, _, health = srv.get_json("/healthz")
+    check(all(c[0] == 201 for c in created) and created[0][2]["id"] > outside_id and
+          health["changed_outside"] == ["closures"] and "another program added features to closures" in srv.read_log(),
+          "creates go on above its id, and /healthz and the log say another program wrote to the layer",
+          ([c[0] for c in created], outside_id, created[0][2].get("id"), health.get("changed_outside")))
+
+    # --- it changes a feature: an edit with the ETag from before gets 412, one without is applied
+    # to what it stored, and nothing it changed is lost ---
+    _, h, feat = srv.send_json("POST", ITEMS % "closures", op, closure("Before the GIS", description_en="kept"))
+    fid, old_etag = feat["id"], h["etag"]
+    upd = subprocess.run(["ogrinfo", srv.store, "-sql",
+                          "UPDATE closures SET name = 'Renamed in a GIS', severity = 'partial' WHERE fid = %d" % fid],
+                         capture_output=True, text=True, timeout=120)
+    s1, _, b1 = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": "works"}},
+                              content_type="application/merge-patch+json", headers={"If-Match": old_etag})
+    sg, hg, g = srv.get_json(ITEMS % "closures" + "/%d" % fid)
+    check(upd.returncode == 0 and s1 == 412 and sg == 200 and hg["etag"] != old_etag and
+          g["properties"]["name"] == "Renamed in a GIS" and g["properties"]["reason"] == "flood",
+          "an edit with the ETag from before another program changed the feature: 412, and it is served as stored",
+          (upd.stderr[-200:], s1, b1, sg, g.get("properties") if g else None))
+    s2, _, b2 = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": "works"}},
+                              content_type="application/merge-patch+json", headers={"If-Match": hg["etag"]})
+    p2 = b2.get("properties", {}) if b2 else {}
+    check(s2 == 200 and p2.get("reason") == "works" and p2.get("name") == "Renamed in a GIS" and
+          p2.get("severity") == "partial" and p2.get("description_en") == "kept",
+          "with the current ETag the edit applies to what the other program stored: its change is kept", (s2, p2))
+    subprocess.run(["ogrinfo", srv.store, "-sql", "UPDATE closures SET name = 'Renamed again' WHERE fid = %d" % fid],
+                   capture_output=True, text=True, timeout=120)
+    s3, _, b3 = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": "flood"}},
+                              content_type="application/merge-patch+json")
+    rec = [(r["actor"], r["action"], (r["after"] or {}).get("properties", {}).get("name")) for r in audit_of(srv, admin, fid)]
+    check(s3 == 200 and b3["properties"]["name"] == "Renamed again" and
+          rec == [("traffic-1", "created", "Before the GIS"), ("(another program)", "updated", "Renamed in a GIS"),
+                  ("traffic-1", "updated", "Renamed in a GIS"), ("(another program)", "updated", "Renamed again"),
+                  ("traffic-1", "updated", "Renamed again")],
+          "an edit without If-Match is merged onto the stored version; the audit log shows each program's change in turn",
+          (s3, b3.get("properties", {}).get("name") if b3 else None, rec))
+
+    # --- it removes a feature: its edits get 404 saying why; the edits beside it go through ---
+    _, _, gone = srv.send_json("POST", ITEMS % "closures", op, closure("to be removed outside"))
+    _, _, kept = srv.send_json("POST", ITEMS % "closures", op, closure("edited beside it"))
+    rm = subprocess.run(["ogrinfo", srv.store, "-sql", "DELETE FROM closures WHERE fid = %d" % gone["id"]],
+                        capture_output=True, text=True, timeout=120)
+    results = {}
+    def patch(fid, value):
+        results.setdefault(fid, []).append(srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op,
+                                                         {"properties": {"reason": value}},
+                                                         content_type="application/merge-patch+json"))
+    threads = [threading.Thread(target=patch, args=(fid, "works")) for fid in (gone["id"], kept["id"], gone["id"])]
+    threads += [threading.Thread(target=patch, args=(kept["id"], "flood"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sd, _, bd = srv.send_json("DELETE", ITEMS % "closures" + "/%d" % gone["id"], op)
+    sg, _, _ = srv.get_json(ITEMS % "closures" + "/%d" % gone["id"])
+    gone_codes = sorted(r[0] for r in results[gone["id"]])
+    said = [r[2]["description"] for r in results[gone["id"]] if r[0] == 404]
+    rec = [(r["actor"], r["action"]) for r in audit_of(srv, admin, gone["id"])]
+    check(rm.returncode == 0 and gone_codes == [404, 404] and any("removed by another program" in d for d in said) and
+          all(r[0] == 200 for r in results[kept["id"]]) and sd == 404 and sg == 404 and
+          rec == [("traffic-1", "created"), ("(another program)", "deleted")],
+          "an edit of a feature another program removed gets 404 saying so, the feature is no longer served, the "
+          "log records the removal once, and the edits beside it go through",
+          (rm.stderr[-200:], gone_codes, said, [r[0] for r in results[kept["id"]]], sd, sg, rec))
+
+
 def run_all(srv, admin, op, op2, scoped, viewer):
     # --- authentication and roles ---
     s, h, b = srv.send_json("POST", ITEMS % "closures", None, closure())
@@ -362,48 +469,7 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     names = [f["properties"].get("name") for f in json.loads(out.stdout)["features"]] if out.returncode == 0 else []
     check("Field hospital GDAL" in names, "GDAL's OAPIF client sees the feature created through the API")
 
-    # --- another program adds a feature to the store while it is served (a GIS editing the file) ---
-    # Its id is one the server would hand out next: creates in that layer failed on the primary
-    # key, every one of them, until a restart. Now they go above it, and /healthz and the log say so.
-    srcfile = os.path.join(srv.tmp, "outside.geojson")
-    with open(srcfile, "w") as f:
-        json.dump({"type": "FeatureCollection", "features": [closure()]}, f)
-    s0, _, health0 = srv.get_json("/healthz")
-    out = subprocess.run(["ogr2ogr", "-append", "-nln", "closures", srv.store, srcfile], capture_output=True, text=True, timeout=120)
-    con = sqlite3.connect("file:%s?mode=ro" % srv.store, uri=True)
-    outside_id = con.execute("SELECT MAX(fid) FROM closures").fetchone()[0]
-    con.close()
-    created = [srv.send_json("POST", ITEMS % "closures", op, closure()) for _ in range(2)]
-    s, _, health = srv.get_json("/healthz")
-    check(out.returncode == 0 and health0["changed_outside"] == [] and all(c[0] == 201 for c in created) and
-          created[0][2]["id"] > outside_id and health["changed_outside"] == ["closures"] and
-          "another program added features to closures" in srv.read_log(),
-          "after another program adds a feature, creates in that layer go on above its id, and /healthz says so",
-          (out.stderr[-200:], [c[0] for c in created], outside_id, created[0][2].get("id"), health.get("changed_outside")))
-
-    # A feature's row removed by another program: its edits get 409 saying why, alone; the other
-    # edits of the same moments go through (before, the failed statement failed its whole batch,
-    # with 503 "retry", for as long as anyone kept editing that feature).
-    _, _, gone = srv.send_json("POST", ITEMS % "closures", op, closure("to be removed outside"))
-    _, _, kept = srv.send_json("POST", ITEMS % "closures", op, closure("edited beside it"))
-    rm = subprocess.run(["ogrinfo", srv.store, "-sql", "DELETE FROM closures WHERE fid = %d" % gone["id"]],
-                        capture_output=True, text=True, timeout=120)
-    results = {}
-    def patch(fid, value):
-        results[fid] = srv.send_json("PATCH", ITEMS % "closures" + "/%d" % fid, op, {"properties": {"reason": value}},
-                                     content_type="application/merge-patch+json")
-    threads = [threading.Thread(target=patch, args=(fid, "works")) for fid in (gone["id"], kept["id"], gone["id"])]
-    threads += [threading.Thread(target=patch, args=(kept["id"], "flood"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    sd, _, bd = srv.send_json("DELETE", ITEMS % "closures" + "/%d" % gone["id"], op)
-    g = results[gone["id"]]
-    check(rm.returncode == 0 and g[0] == 409 and "another program removed it" in g[2]["description"] and
-          results[kept["id"]][0] == 200 and sd == 409,
-          "an edit of a feature another program removed gets 409 alone; the edits beside it go through",
-          (rm.stderr[-200:], g[0], g[2], results[kept["id"]][0], sd))
+    another_program_writes(srv, op, admin)
 
     # --- throttle (last: it blocks this address for a minute) ---
     codes = [srv.send_json("POST", ITEMS % "closures", "cm_bad%d" % i, closure())[0] for i in range(12)]
