@@ -18,6 +18,8 @@ what is on disk).
 
 usage: test_fuzz.py BINARY SOURCE_DIR
   CM_FUZZ_SEED (default 20261129) and CM_FUZZ_REQUESTS (default 2500) widen the run.
+Then the same mix again from 4 clients at once (no per-request state checks there: the others
+write meanwhile), before the end checks.
 """
 import http.client
 import json
@@ -25,6 +27,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from harness import Checks, Server  # noqa: E402
@@ -34,7 +37,23 @@ ITEMS = "/api/collections/%s/items"
 
 SEED = int(os.environ.get("CM_FUZZ_SEED", "20261129"))
 REQUESTS = int(os.environ.get("CM_FUZZ_REQUESTS", "2500"))
-rnd = random.Random(SEED)
+THREADS = 4  # the concurrent phase
+
+
+class _ThreadRandom(threading.local):
+    """One seeded generator per thread, so that each thread's requests repeat from run to run."""
+
+    def __init__(self):
+        self.r = random.Random(SEED)
+
+    def seed(self, seed):
+        self.r = random.Random(seed)
+
+    def __getattr__(self, name):
+        return getattr(self.r, name)
+
+
+rnd = _ThreadRandom()
 
 # A valid feature per layer; the fuzz starts from these. roads is reference data (admin only).
 VALID = {
@@ -175,9 +194,11 @@ def patch_body():
 
 
 class Fuzz:
-    def __init__(self, srv, operator, admin):
-        self.srv, self.operator, self.admin = srv, operator, admin
-        self.ids = {layer: [] for layer in LAYERS}
+    def __init__(self, srv, operator, admin, alone=True, ids=None):
+        """alone: no other client writes meanwhile, so each refused write can be checked to have
+        changed nothing and each accepted one to be served as answered."""
+        self.srv, self.operator, self.admin, self.alone = srv, operator, admin, alone
+        self.ids = {layer: list(ids[layer]) if ids else [] for layer in LAYERS}
         self.statuses = {}
         self.checked = {"refused create": 0, "refused change": 0, "create": 0, "change": 0, "delete": 0}
         self.problems = 0
@@ -218,13 +239,13 @@ class Fuzz:
                                    for k in rnd.sample(QUERY_KEYS, rnd.randint(1, 4)))
         # Before a write to a feature we know: its state, and often its current ETag to match.
         before = None
-        if method in ("PUT", "PATCH", "DELETE") and fid in known:
+        if self.alone and method in ("PUT", "PATCH", "DELETE") and fid in known:
             before = self.feature(layer, fid)
             if before[0] == 200 and rnd.random() < 0.7:
                 headers["If-Match"] = before[1]
         if rnd.random() < 0.1:
             headers["If-Match"] = rnd.choice(IF_MATCHES)
-        counts = self.counts() if method == "POST" else None
+        counts = self.counts() if method == "POST" and self.alone else None
         body = None
         if method in ("POST", "PUT"):
             body = feature_body(layer if layer in VALID else "services")
@@ -248,6 +269,12 @@ class Fuzz:
                 ok = False
             if not ok:
                 self.problem("every 4xx is JSON with a code and a description", what)
+        if not self.alone:
+            if method == "POST" and status == 201 and layer in VALID:
+                known.append(h["location"].rsplit("/", 1)[1])
+            elif method == "DELETE" and status == 204 and fid in known:
+                known.remove(fid)
+            return
         if method == "POST" and layer in VALID:
             if status == 201:
                 new_id = h["location"].rsplit("/", 1)[1]
@@ -320,6 +347,29 @@ def main():
         # The run must have reached the store: creates, changes and deletes accepted, and refusals.
         check(all(n >= REQUESTS // 200 for n in fuzz.checked.values()),
               "the run checked accepted and refused creates, changes and deletes", fuzz.checked)
+        # The same mix from several clients at once: no 5xx, JSON errors, and (below) a store that
+        # still verifies and a restart that serves the same.
+        runners = [Fuzz(srv, operator, admin, alone=False, ids=fuzz.ids) for _ in range(THREADS)]
+
+        def run(k):
+            rnd.seed(SEED + 1 + k)
+            for _ in range(REQUESTS // THREADS):
+                runners[k].request()
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = {}
+        for r in runners:
+            for k, v in r.statuses.items():
+                statuses[k] = statuses.get(k, 0) + v
+        print("concurrent statuses:", sorted(statuses.items()), flush=True)
+        problems = sum(r.problems for r in runners)
+        check(problems == 0 and srv.proc.poll() is None and statuses.get(201, 0) and statuses.get(200, 0),
+              "%d clients at once, %d random requests each: no problem" % (THREADS, REQUESTS // THREADS),
+              "%d problems" % problems)
         served = everything(srv)
         rc = srv.stop()
         check(rc == 0, "server exits cleanly (no sanitizer report)", srv.read_log()[-3000:] if rc else "")
