@@ -370,6 +370,11 @@ def main():
         check(problems == 0 and srv.proc.poll() is None and statuses.get(201, 0) and statuses.get(200, 0),
               "%d clients at once, %d random requests each: no problem" % (THREADS, REQUESTS // THREADS),
               "%d problems" % problems)
+        # Every accepted write was read back as the row it wrote: had the store's version of a
+        # feature ever differed from memory's, the worker would have taken it for another
+        # program's change (writer.c: take_in_row).
+        _, _, health = srv.get_json("/healthz")
+        check(health["changed_outside"] == [], "no row ever differed from its feature in memory", health["changed_outside"])
         served = everything(srv)
         rc = srv.stop()
         check(rc == 0, "server exits cleanly (no sanitizer report)", srv.read_log()[-3000:] if rc else "")
