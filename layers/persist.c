@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "datetime.h"
 #include "grow.h"
@@ -257,8 +258,16 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
     return CM_OK;
 }
 
+static void forget_loaded(cm_persist *p) {
+    for (size_t i = 0; p->loaded_digests && i < p->n_loaded; i++) cm_row_digests_release(&p->loaded_digests[i]);
+    free(p->loaded_digests);
+    p->loaded_digests = NULL;
+    p->n_loaded = 0;
+}
+
 void cm_persist_close(cm_persist *p) {
     if (!p) return;
+    forget_loaded(p);
     for (size_t i = 0; p->tables && i < p->defs->n; i++) free(p->tables[i].field);
     free(p->tables);
     sqlite3_finalize(p->data_version); /* before GDAL closes the connection it belongs to */
@@ -373,6 +382,96 @@ cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm
     return s;
 }
 
+/* cm_row_digest(a, b, ...): FNV-1a over each argument's type and stored bytes. */
+static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    uint64_t h = CM_FNV_SEED;
+    for (int i = 0; i < argc; i++) {
+        unsigned char type = (unsigned char)sqlite3_value_type(argv[i]);
+        h = cm_hash_fnv1a(&type, 1, h);
+        if (type == SQLITE_INTEGER) {
+            sqlite3_int64 v = sqlite3_value_int64(argv[i]);
+            h = cm_hash_fnv1a(&v, sizeof v, h);
+        } else if (type == SQLITE_FLOAT) {
+            double v = sqlite3_value_double(argv[i]);
+            h = cm_hash_fnv1a(&v, sizeof v, h);
+        } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+            const void *v = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(argv[i]) : sqlite3_value_blob(argv[i]);
+            int n = sqlite3_value_bytes(argv[i]);
+            h = cm_hash_fnv1a(&n, sizeof n, h);
+            if (v) h = cm_hash_fnv1a(v, (size_t)n, h);
+        }
+    }
+    sqlite3_result_int64(ctx, (sqlite3_int64)h);
+}
+
+/* Appends "name" to sql, quoted as an SQL identifier. */
+static void append_identifier(cm_buf *sql, const char *name) {
+    cm_buf_append_char(sql, '"');
+    for (const char *c = name; *c; c++) {
+        if (*c == '"') cm_buf_append_char(sql, '"');
+        cm_buf_append_char(sql, *c);
+    }
+    cm_buf_append_char(sql, '"');
+}
+
+cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_digests *out, cm_error *err) {
+    *out = (cm_row_digests){0};
+    const struct persist_table *t = table_of(p, def);
+    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    if (!t) return table_missing(err, def);
+    if (!db) return cm_error_set(err, CM_ERR_IO, def->id, "the store's SQLite connection is not available");
+    if (!p->digest_fn) {
+        if (sqlite3_create_function_v2(db, "cm_row_digest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, row_digest_fn,
+                                       NULL, NULL, NULL) != SQLITE_OK)
+            return cm_error_set(err, CM_ERR_IO, def->id, "cannot register the row digest: %s", sqlite3_errmsg(db));
+        p->digest_fn = true;
+    }
+    /* The columns the features are read from: the geometry and every declared property the
+     * table has (a column a GIS added that no property names is not served, so not compared). */
+    const char *fid = OGR_L_GetFIDColumn(t->lyr), *geom = OGR_L_GetGeometryColumn(t->lyr);
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(t->lyr);
+    cm_buf sql;
+    cm_buf_init(&sql, 1 << 20);
+    cm_buf_append_str(&sql, "SELECT ");
+    append_identifier(&sql, fid && fid[0] ? fid : "fid");
+    cm_buf_append_str(&sql, ", cm_row_digest(");
+    bool first = true;
+    if (geom && geom[0]) {
+        append_identifier(&sql, geom);
+        first = false;
+    }
+    for (size_t i = 0; i < def->n_props; i++) {
+        if (t->field[i] < 0) continue;
+        if (!first) cm_buf_append_char(&sql, ',');
+        append_identifier(&sql, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, t->field[i])));
+        first = false;
+    }
+    if (first) cm_buf_append_str(&sql, "NULL");
+    cm_buf_append_str(&sql, ") FROM ");
+    append_identifier(&sql, OGR_L_GetName(t->lyr));
+    cm_buf_append_str(&sql, " ORDER BY 1");
+    sqlite3_stmt *st = NULL;
+    int rc = sql.failed || !sql.data ? SQLITE_NOMEM : sqlite3_prepare_v2(db, sql.data, (int)sql.len, &st, NULL);
+    cm_buf_release(&sql);
+    if (rc != SQLITE_OK) return cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
+    size_t cap = 0;
+    cm_status s = CM_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cm_row_digest *grown = cm_grow(out->rows, &cap, out->n, sizeof *out->rows, 256);
+        if (!grown) {
+            s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+            break;
+        }
+        out->rows = grown;
+        out->rows[out->n++] = (cm_row_digest){sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
+    }
+    if (s == CM_OK && rc != SQLITE_DONE)
+        s = cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (s != CM_OK) cm_row_digests_release(out);
+    return s;
+}
+
 cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
                                cm_error *err) {
     *out = NULL;
@@ -407,12 +506,32 @@ cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t m
     return CM_OK;
 }
 
+/* In this order, without a transaction around them: another program's commit after the
+ * data_version makes the writer look again, and a row it changed between the digests and the
+ * load is in memory as changed, which the writer's next look compares equal. */
 cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err) {
+    forget_loaded(p);
+    p->loaded_data_version = cm_persist_data_version(p);
+    p->loaded_digests = calloc(st->n ? st->n : 1, sizeof *p->loaded_digests);
+    if (!p->loaded_digests) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    p->n_loaded = st->n;
+    for (size_t i = 0; i < st->n; i++) {
+        cm_status s = cm_persist_row_digests(p, st->layers[i].def, &p->loaded_digests[i], err);
+        if (s != CM_OK) return s;
+    }
     for (size_t i = 0; i < st->n; i++) {
         cm_status s = load_layer(p, &st->layers[i], err);
         if (s != CM_OK) return s;
     }
     return CM_OK;
+}
+
+cm_row_digests *cm_persist_take_loaded(cm_persist *p, int64_t *data_version) {
+    cm_row_digests *d = p->loaded_digests;
+    *data_version = p->loaded_data_version;
+    p->loaded_digests = NULL;
+    p->n_loaded = 0;
+    return d;
 }
 
 int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {

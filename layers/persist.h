@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "feature.h"
+#include "row_digests.h"
 #include "schema.h"
 #include "store.h"
 
@@ -31,8 +32,13 @@ void cm_persist_close(cm_persist *p); /* accepts NULL */
  * get 503 and nothing changes). Without a bound, every edit would hang behind it. */
 void cm_persist_set_lock_wait(cm_persist *p, long ms);
 
-/* Reads every layer into st (publishing one snapshot per layer). */
+/* Reads every layer into st (publishing one snapshot per layer). Also notes the store's
+ * data_version and each layer's row digests as of just before the read: what the writer
+ * compares later looks with to find another program's changes (cm_persist_take_loaded). */
 cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err);
+/* The row digests (one list per layer of the store loaded; the caller's, to release and
+ * free) and the data_version cm_persist_load noted; NULL when it has not run. */
+cm_row_digests *cm_persist_take_loaded(cm_persist *p, int64_t *data_version);
 
 /* The row with this id as a feature, read as cm_persist_load reads it (a row the server
  * wrote compares equal to its feature in memory): *out NULL when there is no such row. Inside
@@ -42,6 +48,12 @@ cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm
  * them, each with one reference, the array malloc'd) is the caller's. */
 cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
                                cm_error *err);
+
+/* Every row of def's table as (id, digest of its stored geometry and property columns), in
+ * ascending id order, into *out (the caller's; release it). One SQL scan over the stored
+ * bytes, far cheaper than reading the features: what changes a row's bytes changes its
+ * digest (but for a 64-bit collision). */
+cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_digests *out, cm_error *err);
 
 /* Number of rows in a layer's table, or -1 on error. */
 int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def);

@@ -17,6 +17,10 @@ struct cm_persist {
     int64_t lock_deadline_ms; /* monotonic; 0: no wait yet in this transaction */
     struct sqlite3_stmt *data_version; /* PRAGMA data_version, prepared once (asked every batch) */
     struct sqlite3_stmt *write_lock;   /* a write that changes nothing: takes the write lock (cm_persist_begin) */
+    bool digest_fn;                    /* cm_row_digest registered on the connection (cm_persist_row_digests) */
+    cm_row_digests *loaded_digests;    /* per layer, as cm_persist_load found them; the writer takes them */
+    size_t n_loaded;
+    int64_t loaded_data_version;
     struct persist_table *tables;      /* per entry of defs->layers, looked up on first use (persist.c) */
     OGRLayerH audit;                   /* the audit table and its fields (persist_system.c), on first use */
     int audit_field[10];

@@ -58,7 +58,7 @@ struct cm_writer {
     int64_t next_timer_ms;
     int64_t next_token_reload_ms;
     int64_t data_version;      /* the store's, as of the last look: another program's commits change it */
-    bool outside_added;        /* data_version moved: the next batch looks for rows another program added */
+    cm_row_digests *seen;      /* per store layer: its rows' digests at that look (row_digests.h) */
     cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
     cm_writer_stats stats;     /* guarded by lock (written once per batch) */
 };
@@ -260,8 +260,9 @@ __attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer 
     va_end(ap);
 }
 
-/* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). take_in_row reads the
- * row in the same transaction first, so only a store that breaks SQLite's isolation gets here. */
+/* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). follow_outside brings
+ * memory up to the store inside the batch's transaction first, so only a store that breaks
+ * SQLite's isolation gets here. */
 static void row_gone_outside(cm_layer *layer) {
     mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs\n",
                          layer->def->id);
@@ -284,29 +285,25 @@ static void check_status_soon(cm_writer *w, const cm_layer_def *def, const cm_fe
         w->next_timer_ms = now;
 }
 
-/* The row of a feature about to be edited, against the feature in memory. When another
- * program changed, removed or added it while the server ran, memory takes the store's version
- * in first, with an audit record and an event of its own, so that the edit is applied to, and
- * If-Match compared with, what is stored: no edit overwrites another program's change unseen.
- * Read inside the batch's transaction, so nothing can come between the look and the write
- * (a commit by another program in between makes SQLite refuse this transaction's write, and
- * the batch fails whole). *out: the feature as stored (borrowed from the draft), NULL when
- * there is no row. */
-static cm_status take_in_row(cm_writer *w, batch *b, touched *t, int64_t id, cm_feature *cur, cm_feature **out,
-                             int64_t now, cm_error *err) {
-    cm_layer *layer = t->draft.layer;
+/* The row with this id, against the feature in memory: when another program changed, removed
+ * or added it, memory takes the store's version in, with an audit record and an event of its
+ * own, as for an edit. */
+static cm_status sync_row(cm_writer *w, batch *b, cm_layer *layer, int64_t id, int64_t now, cm_error *err) {
+    touched *t = touched_for(w, b, layer);
+    if (!t) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    cm_status found;
+    cm_feature *cur = cm_draft_find(&t->draft, id, &found);
+    if (found != CM_OK) return cm_error_set(err, found, NULL, NULL);
     cm_feature *stored;
     cm_status s = cm_persist_read(w->persist, layer->def, id, &stored, err);
     if (s != CM_OK) return s;
-    *out = cur;
-    if (!stored && !cur) return CM_OK;
-    if (stored && cur && stored->hash == cur->hash) {
+    if ((!stored && !cur) || (stored && cur && stored->hash == cur->hash)) { /* one of the server's own writes */
         cm_feature_unref(stored);
         return CM_OK;
     }
     mark_changed_outside(layer,
-                         "crisismap: another program changed features of %s while the server runs; the server takes "
-                         "in each as the store has it when it is next edited, and added ones within seconds\n",
+                         "crisismap: another program changed features of %s while the server runs; the server "
+                         "takes in what it stores, each change with an audit record\n",
                          layer->def->id);
     s = add_audit(w, b, CM_OUTSIDE_ACTOR, "system", !stored ? "deleted" : cur ? "updated" : "created", layer->def, id,
                   cur, stored, now, err);
@@ -316,41 +313,59 @@ static cm_status take_in_row(cm_writer *w, batch *b, touched *t, int64_t id, cm_
         cm_feature_unref(stored);
         return s;
     }
-    *out = stored; /* the draft's reference now */
-    if (stored) check_status_soon(w, layer->def, stored, now);
+    if (!stored) return CM_OK;
+    if (id >= w->next_id[t->layer_index]) w->next_id[t->layer_index] = id + 1; /* the server never hands it out */
+    check_status_soon(w, layer->def, stored, now); /* the draft holds it */
     return CM_OK;
 }
 
-/* Rows another program added to the tables (ids from a layer's next id on: the server has
- * handed out none of them) are taken in, each with an audit record and an event. */
-static cm_status take_in_added_rows(cm_writer *w, batch *b, int64_t now, cm_error *err) {
+struct follow {
+    cm_writer *w;
+    batch *b;
+    cm_layer *layer;
+    int64_t now;
+    cm_error *err;
+    cm_status status;
+};
+
+static int follow_row(int64_t id, void *cls) {
+    struct follow *f = cls;
+    f->status = sync_row(f->w, f->b, f->layer, id, f->now, f->err);
+    return f->status != CM_OK;
+}
+
+/* Features in memory whose rows are no longer in the store (fresh: the layer's digests now).
+ * The digests alone miss a feature the server created since the last look and another program
+ * removed before this one. */
+static cm_status follow_removed(cm_writer *w, batch *b, cm_layer *layer, const cm_row_digests *fresh, int64_t now,
+                                cm_error *err) {
+    cm_snapshot *snap = cm_layer_acquire(layer); /* ascending ids, as the digests */
+    cm_status s = CM_OK;
+    size_t j = 0;
+    for (size_t i = 0; s == CM_OK && i < snap->n; i++) {
+        int64_t id = snap->features[i]->id;
+        while (j < fresh->n && fresh->rows[j].id < id) j++;
+        if (j == fresh->n || fresh->rows[j].id != id) s = sync_row(w, b, layer, id, now, err);
+    }
+    cm_snapshot_unref(snap);
+    return s;
+}
+
+/* Another program (a GIS editing the GeoPackage, a script) committed to the store since the last
+ * look: every layer's row digests, taken now, against those of that look, name the rows that
+ * changed since (its changes, and the server's own writes since then, which compare equal to
+ * memory and are left alone), and memory's ids against them the rows it removed; each is taken in. Runs inside the batch's transaction, which
+ * holds the write lock: nothing commits between this and the batch's edits, so every edit is
+ * applied to, and its If-Match compared with, what is stored, and no edit overwrites another
+ * program's change unseen. The new digests go to `fresh` (kept if the batch commits). */
+static cm_status follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
     for (size_t i = 0; i < w->store->n; i++) {
-        cm_layer *layer = &w->store->layers[i];
-        cm_feature **rows;
-        size_t n;
-        cm_status s = cm_persist_read_from(w->persist, layer->def, w->next_id[i], &rows, &n, err);
+        cm_status s = cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], err);
         if (s != CM_OK) return s;
-        touched *t = n ? touched_for(w, b, layer) : NULL;
-        if (n && !t) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        for (size_t k = 0; k < n; k++) {
-            cm_feature *f = rows[k];
-            if (s == CM_OK)
-                s = add_audit(w, b, CM_OUTSIDE_ACTOR, "system", "created", layer->def, f->id, NULL, f, now, err);
-            if (s == CM_OK && !cm_draft_put(&t->draft, f)) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-            else if (s == CM_OK) {
-                if (f->id >= w->next_id[i]) w->next_id[i] = f->id + 1;
-                check_status_soon(w, layer->def, f, now);
-                continue; /* the draft's reference now */
-            }
-            cm_feature_unref(f);
-        }
-        free(rows);
-        if (s != CM_OK) return s;
-        if (n)
-            mark_changed_outside(layer,
-                                 "crisismap: another program added features to %s while the server runs; they are "
-                                 "served from now on, each with an audit record\n",
-                                 layer->def->id);
+        struct follow f = {w, b, &w->store->layers[i], now, err, CM_OK};
+        cm_row_digests_diff(&w->seen[i], &fresh[i], follow_row, &f);
+        if (f.status != CM_OK) return f.status;
+        if ((s = follow_removed(w, b, &w->store->layers[i], &fresh[i], now, err)) != CM_OK) return s;
     }
     return CM_OK;
 }
@@ -366,14 +381,6 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         cm_status found;
         cur = cm_draft_find(&t->draft, e->id, &found);
         if (found != CM_OK) return cm_error_set(&e->err, found, NULL, NULL);
-        bool held = cur != NULL;
-        cm_status taken = take_in_row(w, b, t, e->id, cur, &cur, now, &e->err);
-        if (taken != CM_OK) return taken;
-        if (!cur && held) {
-            cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId",
-                         "feature %" PRId64 " of %s was removed by another program while the server ran", e->id, def->id);
-            return CM_OK;
-        }
         if (!cur) {
             cm_error_set(&e->err, CM_ERR_NOT_FOUND, "featureId", "no feature %" PRId64 " in %s", e->id, def->id);
             return CM_OK;
@@ -446,17 +453,6 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
 
 /* ---- batches ---- */
 
-/* Another program (a GIS editing the GeoPackage, a script) may commit to the store while the
- * server runs. SQLite's data_version says when it did (one pragma per batch, and every few
- * seconds when idle); the next batch then takes in the rows it added (take_in_added_rows).
- * Before BEGIN, not inside: see process_batch. */
-static void notice_outside_writes(cm_writer *w) {
-    int64_t dv = cm_persist_data_version(w->persist);
-    if (dv == w->data_version) return;
-    w->data_version = dv;
-    w->outside_added = true;
-}
-
 static void count_batch(cm_writer *w, const cm_edit *edits, bool committed, int64_t taken_us, int64_t commit_us,
                         int64_t committed_us) {
     int64_t n = 0, waited = 0;
@@ -496,14 +492,16 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     memcpy(hash0, w->last_hash, sizeof hash0);
     cm_error err;
     cm_error_clear(&err);
-    /* Before BEGIN, not inside: a pragma there would open the read transaction, and SQLite
-     * does not wait (busy handler) to upgrade an open read transaction to a write, so the
-     * batch would fail at once while a GIS holds the lock instead of waiting its turn. */
-    notice_outside_writes(w);
     cm_status s = cm_persist_begin(w->persist, &err);
     bool began = s == CM_OK;
-    bool took_in = began && w->outside_added;
-    if (took_in) s = take_in_added_rows(w, &b, now, &err);
+    /* Inside the transaction, which holds the write lock from its start (persist.h): what
+     * another program committed before is seen, and nothing it commits can come between. */
+    int64_t dv = began ? cm_persist_data_version(w->persist) : 0;
+    cm_row_digests *fresh = NULL;
+    if (began && dv != w->data_version) {
+        fresh = calloc(w->store->n ? w->store->n : 1, sizeof *fresh);
+        s = fresh ? follow_outside(w, &b, fresh, now, &err) : cm_error_set(&err, CM_ERR_NOMEM, NULL, NULL);
+    }
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
         s = apply_edit(w, &b, e, now);
@@ -515,7 +513,16 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         committed_us = cm_clock_monotonic_us();
     }
     if (edits) count_batch(w, edits, s == CM_OK, taken_us, commit_us, committed_us);
-    if (s == CM_OK && took_in) w->outside_added = false;
+    for (size_t i = 0; fresh && i < w->store->n; i++) {
+        if (s == CM_OK) {
+            cm_row_digests_release(&w->seen[i]);
+            w->seen[i] = fresh[i];
+        } else {
+            cm_row_digests_release(&fresh[i]);
+        }
+    }
+    free(fresh);
+    if (s == CM_OK) w->data_version = dv;
     if (s != CM_OK) {
         if (began) cm_persist_rollback(w->persist);
         if (edits) /* the worker's own look for added rows tries again in a few seconds */
@@ -633,7 +640,7 @@ static void *worker_main(void *arg) {
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
             /* Rows another program added are served within seconds even when no one edits. */
-            if (w->outside_added || cm_persist_data_version(w->persist) != w->data_version) process_batch(w, NULL);
+            if (cm_persist_data_version(w->persist) != w->data_version) process_batch(w, NULL);
             w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
         }
         pthread_mutex_lock(&w->lock);
@@ -692,7 +699,19 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
         free(w);
         return s;
     }
-    w->data_version = cm_persist_data_version(p);
+    w->seen = cm_persist_take_loaded(p, &w->data_version);
+    if (!w->seen) {
+        /* Not loaded by this handle: no baseline, so the first look compares every row. */
+        w->seen = calloc(st->n ? st->n : 1, sizeof *w->seen);
+        w->data_version = -2;
+        if (!w->seen) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+    }
+    if (s != CM_OK) {
+        cm_persist_close(p);
+        free(w->next_id);
+        free(w);
+        return s;
+    }
     reload_tokens(w);
     replay_changes(w, replay, err);
     w->next_token_reload_ms = cm_clock_wall_ms() + TOKEN_RELOAD_MS;
@@ -754,6 +773,8 @@ void cm_writer_stop(cm_writer *w) {
 void cm_writer_destroy(cm_writer *w) {
     if (!w) return;
     cm_writer_stop(w);
+    for (size_t i = 0; w->seen && i < w->store->n; i++) cm_row_digests_release(&w->seen[i]);
+    free(w->seen);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     free(w->next_id);

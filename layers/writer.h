@@ -27,8 +27,7 @@ typedef void (*cm_edit_done)(cm_edit *e, void *cls);
 enum { CM_IF_MATCH_MAX = 8 }; /* tags kept from one If-Match list; more are refused */
 
 /* The actor of the audit records for what another program wrote to the store while the server
- * ran (role "system"), as the server takes it in: rows it added, and a row it changed or
- * removed, found when that feature is next edited. */
+ * ran (role "system"), as the server takes it in (writer.c: follow_outside). */
 #define CM_OUTSIDE_ACTOR "(another program)"
 
 struct cm_edit {
