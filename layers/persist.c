@@ -395,7 +395,8 @@ static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
             double v = sqlite3_value_double(argv[i]);
             h = cm_hash_fnv1a(&v, sizeof v, h);
         } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
-            const void *v = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(argv[i]) : sqlite3_value_blob(argv[i]);
+            const void *v =
+                type == SQLITE_TEXT ? (const void *)sqlite3_value_text(argv[i]) : sqlite3_value_blob(argv[i]);
             int n = sqlite3_value_bytes(argv[i]);
             h = cm_hash_fnv1a(&n, sizeof n, h);
             if (v) h = cm_hash_fnv1a(v, (size_t)n, h);
@@ -470,40 +471,6 @@ cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_
     sqlite3_finalize(st);
     if (s != CM_OK) cm_row_digests_release(out);
     return s;
-}
-
-cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
-                               cm_error *err) {
-    *out = NULL;
-    *n = 0;
-    const struct persist_table *t = table_of(p, def);
-    if (!t) return table_missing(err, def);
-    const char *fid = OGR_L_GetFIDColumn(t->lyr);
-    char filter[160];
-    snprintf(filter, sizeof filter, "\"%s\" >= %lld", fid && fid[0] ? fid : "fid", (long long)min_id);
-    if (OGR_L_SetAttributeFilter(t->lyr, filter) != OGRERR_NONE) return cm_persist_gdal_error(err, def->id);
-    cm_feature **features = NULL;
-    size_t cap = 0;
-    cm_status s = CM_OK;
-    OGRFeatureH f;
-    OGR_L_ResetReading(t->lyr);
-    while (s == CM_OK && (f = OGR_L_GetNextFeature(t->lyr)) != NULL) {
-        cm_feature **grown = cm_grow(features, &cap, *n, sizeof *features, 16);
-        if (!grown) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-        else features = grown;
-        if (s == CM_OK && (s = feature_of_row(def, f, t->field, &features[*n], err)) == CM_OK) (*n)++;
-        OGR_F_Destroy(f);
-    }
-    OGR_L_SetAttributeFilter(t->lyr, NULL);
-    OGR_L_ResetReading(t->lyr);
-    if (s != CM_OK) {
-        for (size_t i = 0; i < *n; i++) cm_feature_unref(features[i]);
-        free(features);
-        *n = 0;
-        return s;
-    }
-    *out = features;
-    return CM_OK;
 }
 
 /* In this order, without a transaction around them: another program's commit after the

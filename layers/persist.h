@@ -44,10 +44,6 @@ cm_row_digests *cm_persist_take_loaded(cm_persist *p, int64_t *data_version);
  * wrote compares equal to its feature in memory): *out NULL when there is no such row. Inside
  * a transaction, what that transaction sees. */
 cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm_feature **out, cm_error *err);
-/* Every row with an id of at least min_id, as features, in the table's order: *out (n of
- * them, each with one reference, the array malloc'd) is the caller's. */
-cm_status cm_persist_read_from(cm_persist *p, const cm_layer_def *def, int64_t min_id, cm_feature ***out, size_t *n,
-                               cm_error *err);
 
 /* Every row of def's table as (id, digest of its stored geometry and property columns), in
  * ascending id order, into *out (the caller's; release it). One SQL scan over the stored

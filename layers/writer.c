@@ -354,10 +354,11 @@ static cm_status follow_removed(cm_writer *w, batch *b, cm_layer *layer, const c
 /* Another program (a GIS editing the GeoPackage, a script) committed to the store since the last
  * look: every layer's row digests, taken now, against those of that look, name the rows that
  * changed since (its changes, and the server's own writes since then, which compare equal to
- * memory and are left alone), and memory's ids against them the rows it removed; each is taken in. Runs inside the batch's transaction, which
- * holds the write lock: nothing commits between this and the batch's edits, so every edit is
- * applied to, and its If-Match compared with, what is stored, and no edit overwrites another
- * program's change unseen. The new digests go to `fresh` (kept if the batch commits). */
+ * memory and are left alone), and memory's ids against them the rows it removed; each is
+ * taken in. Runs inside the batch's transaction, which holds the write lock: nothing commits
+ * between this and the batch's edits, so every edit is applied to, and its If-Match compared
+ * with, what is stored, and no edit overwrites another program's change unseen. The new
+ * digests go to `fresh` (kept if the batch commits). */
 static cm_status follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
     for (size_t i = 0; i < w->store->n; i++) {
         cm_status s = cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], err);
@@ -525,7 +526,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     if (s == CM_OK) w->data_version = dv;
     if (s != CM_OK) {
         if (began) cm_persist_rollback(w->persist);
-        if (edits) /* the worker's own look for added rows tries again in a few seconds */
+        if (edits) /* the worker's own look at the store (no edits) tries again in a few seconds */
             fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
         w->last_seq = seq0;
         memcpy(w->last_hash, hash0, sizeof hash0);
@@ -639,7 +640,7 @@ static void *worker_main(void *arg) {
         if (now >= w->next_timer_ms) run_lifecycle(w);
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
-            /* Rows another program added are served within seconds even when no one edits. */
+            /* What another program wrote is followed within seconds even when no one edits. */
             if (cm_persist_data_version(w->persist) != w->data_version) process_batch(w, NULL);
             w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
         }
@@ -724,6 +725,8 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
     w->indexes = cm_index_builder_start();
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         cm_index_builder_stop(w->indexes);
+        for (size_t i = 0; i < st->n; i++) cm_row_digests_release(&w->seen[i]);
+        free(w->seen);
         cm_persist_close(p);
         free(w->next_id);
         free(w);
