@@ -40,6 +40,7 @@ struct cm_audit_reader {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     cm_edit *head, *tail; /* queue, guarded by lock */
+    int queued;           /* guarded by lock: reads in the queue */
     bool stopping;        /* guarded by lock: submissions fail at once; the queue is drained */
 };
 
@@ -196,6 +197,7 @@ static void *reader_main(void *arg) {
         if (!e) break; /* stopping, and nothing left */
         r->head = e->next;
         if (!r->head) r->tail = NULL;
+        r->queued--;
         pthread_mutex_unlock(&r->lock);
         serve(r, e);
         e->done(e, e->done_cls);
@@ -250,15 +252,21 @@ cm_status cm_audit_reader_start(const char *path, const cm_store *st, cm_audit_r
 void cm_audit_reader_submit(cm_audit_reader *r, cm_edit *e) {
     e->next = NULL;
     pthread_mutex_lock(&r->lock);
-    if (r->stopping) {
+    if (r->stopping || r->queued >= CM_AUDIT_READ_QUEUE_MAX) {
+        int queued = r->queued;
+        bool stopping = r->stopping;
         pthread_mutex_unlock(&r->lock);
-        cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the server is shutting down; retry in a moment");
+        if (stopping) cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the server is shutting down; retry in a moment");
+        else
+            cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL,
+                         "%d reads of the audit log are waiting already; retry in a second", queued);
         e->done(e, e->done_cls);
         return;
     }
     if (r->tail) r->tail->next = e;
     else r->head = e;
     r->tail = e;
+    r->queued++;
     pthread_cond_signal(&r->wake);
     pthread_mutex_unlock(&r->lock);
 }

@@ -45,4 +45,10 @@ void cm_audit_reader_destroy(cm_audit_reader *r);
 /* Records per read at most; a larger e->audit_limit (or none) reads 100. */
 enum { CM_AUDIT_READ_MAX = 500 };
 
+/* Reads waiting at most. /changes from far back is public and each read takes milliseconds:
+ * without a bound, a crowd of polling clients (or one client opening many connections) would
+ * queue up reads for minutes, and an admin's /api/audit behind them. A read past the bound
+ * fails at once with CM_ERR_UNAVAILABLE (503 with Retry-After: the client comes back). */
+enum { CM_AUDIT_READ_QUEUE_MAX = 64 };
+
 #endif

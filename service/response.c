@@ -65,6 +65,8 @@ void cm_response_set_error(cm_response *r, const cm_error *err) {
     r->gzip = NULL;
     cm_response_set_body(r, cm_status_http(err->status), "application/json", body, body ? len : 0);
     r->cache_control = "no-store";
+    /* Every 503 says "retry": when, unless the caller says otherwise. */
+    if (err->status == CM_ERR_UNAVAILABLE && r->retry_after_s <= 0) r->retry_after_s = 1;
 }
 
 void cm_response_error(cm_response *r, cm_status s, const char *field, const char *fmt, ...) {

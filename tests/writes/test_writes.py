@@ -459,8 +459,9 @@ def run_all(srv, admin, op, op2, scoped, viewer):
         s, h, b = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
                                                               "properties": {"kind": "water", "name": "During the lock"}})
         waited = time.time() - t0
-        check(s == 503 and "write lock" in b.get("description", "") and waited < 4,
-              "a create while another program holds the store's lock: 503 after a bounded wait, saying why", (s, b, waited))
+        check(s == 503 and "write lock" in b.get("description", "") and waited < 4 and h.get("retry-after") == "1",
+              "a create while another program holds the store's lock: 503 after a bounded wait, saying why, with "
+              "Retry-After", (s, b, waited, h.get("retry-after")))
         # The audit log is read beside the persistence worker, not behind it: while a patch waits
         # for the lock, the log and a layer's changes from it are answered (before, a read queued
         # behind the waiting write, and two clients polling /changes held every write).
