@@ -361,8 +361,19 @@ static cm_status follow_removed(cm_writer *w, batch *b, cm_layer *layer, const c
  * digests go to `fresh` (kept if the batch commits). */
 static cm_status follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
     for (size_t i = 0; i < w->store->n; i++) {
-        cm_status s = cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], err);
-        if (s != CM_OK) return s;
+        cm_error scan_err;
+        if (cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], &scan_err) != CM_OK) {
+            /* A table another program dropped or altered: that layer's own writes fail as they
+             * would have; the other layers' must not fail with it. Its last look is kept. */
+            fprintf(stderr, "crisismap: cannot look for other programs' changes to %s: %s\n",
+                    w->store->layers[i].def->id, scan_err.message);
+            size_t bytes = w->seen[i].n * sizeof *w->seen[i].rows;
+            fresh[i] = (cm_row_digests){bytes ? malloc(bytes) : NULL, w->seen[i].n};
+            if (bytes && !fresh[i].rows) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
+            if (bytes) memcpy(fresh[i].rows, w->seen[i].rows, bytes);
+            continue;
+        }
+        cm_status s;
         struct follow f = {w, b, &w->store->layers[i], now, err, CM_OK};
         cm_row_digests_diff(&w->seen[i], &fresh[i], follow_row, &f);
         if (f.status != CM_OK) return f.status;

@@ -507,6 +507,15 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     check("Field hospital GDAL" in names, "GDAL's OAPIF client sees the feature created through the API")
 
     another_program_writes(srv, op, admin)
+    # Last before the throttle: another program drops the closures table. The look at the store
+    # fails for that layer alone; the other layers' writes go on (had the failed look failed
+    # the batch, every write of every layer would have got 503 until a restart).
+    ren = subprocess.run(["ogrinfo", srv.store, "-sql", "DROP TABLE closures"], capture_output=True, text=True, timeout=120)
+    s1, _, _ = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
+                                                             "properties": {"kind": "water", "name": "After a rename"}})
+    check(ren.returncode == 0 and s1 == 201 and "cannot look for other programs' changes to closures" in srv.read_log(),
+          "a layer table another program dropped leaves the other layers' writes working, and the log says which",
+          (ren.stderr[-300:], s1, srv.read_log()[-500:]))
 
     # --- throttle (last: it blocks this address for a minute) ---
     codes = [srv.send_json("POST", ITEMS % "closures", "cm_bad%d" % i, closure())[0] for i in range(12)]
