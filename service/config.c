@@ -107,6 +107,21 @@ cm_status cm_config_load(const char *path, cm_config *out, cm_error *err) {
         }
         out->public_url = strndup(public_url, public_url[n - 1] == '/' ? n - 1 : n);
     }
+    const json_t *proxies = json_object_get(root, "trusted_proxies");
+    if (proxies && !json_is_array(proxies)) {
+        s = cm_error_set(err, CM_ERR_BAD_CONFIG, "trusted_proxies",
+                         "\"trusted_proxies\" must be a list of addresses or CIDR ranges, e.g. [\"127.0.0.1\", \"10.0.0.0/8\"]");
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(proxies); i++) {
+        const char *spec = json_string_value(json_array_get(proxies, i));
+        if (!spec || !cm_trusted_proxies_add(&out->trusted_proxies, spec)) {
+            s = cm_error_set(err, CM_ERR_BAD_CONFIG, "trusted_proxies",
+                             "trusted_proxies[%zu] is not an address or an address/prefix (e.g. \"10.0.0.0/8\", "
+                             "\"::1\")", i);
+            goto out;
+        }
+    }
     const json_t *limits = json_object_get(root, "limits");
     if ((s = long_of(limits, "default_limit", 100, 1, 1000000, &out->default_limit, err)) != CM_OK) goto out;
     if ((s = long_of(limits, "max_limit", 10000, 1, 10000000, &out->max_limit, err)) != CM_OK) goto out;
@@ -185,6 +200,7 @@ void cm_config_release(cm_config *cfg) {
     free(cfg->layers_path);
     free(cfg->web_root);
     free(cfg->public_url);
+    cm_trusted_proxies_release(&cfg->trusted_proxies);
     free(cfg->crs);
     for (size_t i = 0; i < cfg->n_demo; i++) {
         free(cfg->demo[i].layer);

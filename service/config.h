@@ -9,6 +9,7 @@
 
 #include "../layers/crs.h"
 #include "../layers/schema.h"
+#include "client_addr.h"
 
 typedef struct cm_demo_source {
     char *layer;
@@ -26,6 +27,7 @@ typedef struct cm_config {
     char *layers_path; /* resolved */
     char *web_root;    /* resolved; NULL when none */
     char *public_url;  /* base URL for links when behind a proxy; NULL: from the Host header */
+    cm_trusted_proxies trusted_proxies; /* whose X-Forwarded-For names the client (client_addr.h) */
     long default_limit, max_limit, max_url_bytes, max_body_bytes;
     bool access_log;
     long event_log_length, max_streams, heartbeat_s;

@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../layers/clock.h"
 #include "../layers/crs.h"
 #include "../layers/sched_hint.h"
 #include "../layers/utf8.h"
+#include "client_addr.h"
 #include "request.h"
 #include "request_head.h"
 #include "response.h"
@@ -151,21 +153,24 @@ static void on_edit_done(cm_edit *e, void *cls) {
     MHD_resume_connection(st->conn);
 }
 
-static void client_ip(struct MHD_Connection *conn, char *out, size_t n) {
+struct last_header {
+    const char *name, *value;
+};
+
+static enum MHD_Result keep_last(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    struct last_header *h = cls;
+    if (key && strcasecmp(key, h->name) == 0) h->value = value;
+    return MHD_YES;
+}
+
+/* The client's address (client_addr.h). The last X-Forwarded-For field: a proxy that adds a
+ * field of its own instead of appending puts it after the client's. */
+static void client_ip(struct MHD_Connection *conn, const cm_config *cfg, char *out, size_t n) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, n, "-");
-    if (!ci || !ci->client_addr) return;
-    if (ci->client_addr->sa_family == AF_INET) {
-        /* By hand: glibc's inet_ntop formats with sprintf, which is slow in this process
-         * (layers/buf.h), and this runs for every request. */
-        const unsigned char *a = (const unsigned char *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr;
-        size_t used = 0;
-        for (int i = 0; i < 4; i++) {
-            if (i) cm_text_append(out, n, &used, ".");
-            cm_text_append_int(out, n, &used, a[i]);
-        }
-    } else if (ci->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, (socklen_t)n);
+    struct last_header xff = {"X-Forwarded-For", NULL};
+    if (cfg->trusted_proxies.n) MHD_get_connection_values(conn, MHD_HEADER_KIND, keep_last, &xff);
+    cm_client_addr(ci ? ci->client_addr : NULL, xff.value, &cfg->trusted_proxies, out, n);
 }
 
 /* Runs when the request line is in, before libmicrohttpd decodes the URL in place; what it
@@ -258,7 +263,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
     set_base_url(&req);
     req.accepts_gzip = accepts_gzip(&req);
-    client_ip(conn, req.client_ip, sizeof req.client_ip);
+    client_ip(conn, srv->cfg, req.client_ip, sizeof req.client_ip);
 
     unsigned bit = cm_router_method_bit(method);
     const cm_route *route = NULL;

@@ -65,6 +65,7 @@ def main():
         verify = subprocess.run([binary, "audit", "verify", "--store", srv.store], capture_output=True, text=True)
         check(verify.returncode == 0 and "intact" in verify.stdout, "audit chain verifies after the run", verify.stdout)
         tamper_and_verify(binary, srv)
+        behind_a_proxy(binary, source)
     finally:
         srv.stop()
         srv.cleanup()
@@ -212,6 +213,44 @@ def another_program_writes(srv, op, admin):
           "an edit of a feature another program removed gets 404, the feature is no longer served, the log records "
           "the removal once, and the edits beside it go through",
           (rm.stderr[-200:], gone_codes, said, [r[0] for r in results[kept["id"]]], sd, sg, rec))
+
+
+def behind_a_proxy(binary, source):
+    """A server behind a reverse proxy (trusted_proxies): the throttle and the access log go by
+    the client the proxy names in X-Forwarded-For, so one client's bad tokens do not lock out
+    every operator behind the same proxy."""
+    srv = Server(binary, source)
+    srv.config = derived_config(source, srv.tmp, trusted_proxies=["127.0.0.1", "10.0.0.0/8"])
+    srv.make_demo_store()
+    op = srv.token("behind-proxy", "operator")
+    srv.start()
+    try:
+        def post(token, client):
+            # As nginx's $proxy_add_x_forwarded_for sends it: what the client sent, then the client.
+            return srv.send_json("POST", ITEMS % "closures", token, closure(),
+                                 headers={"X-Forwarded-For": "1.2.3.4, %s" % client})[0]
+        codes = [post("cm_bad%d" % i, "203.0.113.7") for i in range(12)]
+        other = post(op, "203.0.113.8")
+        same = post(op, "203.0.113.7")
+        via = post(op, "198.51.100.1, 10.1.2.3")  # a second proxy in 10/8 in between
+        log = srv.read_log()
+        check(codes[:9] == [401] * 9 and codes[-1] == 429 and other == 201 and same == 429 and via == 201 and
+              "203.0.113.7 throttled" in log and "203.0.113.8 POST /api/collections/closures/items 201" in log and
+              "198.51.100.1 POST /api/collections/closures/items 201" in log and "1.2.3.4" not in log,
+              "behind a trusted proxy, the throttle and the access log go by the forwarded client, not the proxy "
+              "nor what the client claims", (codes, other, same, via, log[-600:]))
+        rc = srv.stop()
+        check(rc == 0, "the server behind a proxy exits cleanly", srv.read_log()[-1000:] if rc else "")
+    finally:
+        srv.stop()
+        srv.cleanup()
+    bad = Server(binary, source)
+    bad.config = derived_config(source, bad.tmp, trusted_proxies=["10.0.0.0/33"])
+    out = subprocess.run([binary, "serve", "--config", bad.config, "--listen", "127.0.0.1:0"], capture_output=True,
+                         text=True, timeout=60)
+    bad.cleanup()
+    check(out.returncode != 0 and "trusted_proxies[0]" in out.stderr,
+          "a trusted_proxies entry that is not an address or range is refused at start, naming it", out.stderr[-300:])
 
 
 def run_all(srv, admin, op, op2, scoped, viewer):
@@ -522,6 +561,9 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     s, h, b = srv.send_json("POST", ITEMS % "closures", op, closure())
     check(codes[:9] == [401] * 9 and 429 in codes and s == 429 and int(h.get("retry-after", "0")) > 0,
           "repeated failures from one address: 429 with Retry-After", codes)
+    # No trusted_proxies here: what a client says it forwards for is ignored.
+    s, _, _ = srv.send_json("POST", ITEMS % "closures", op, closure(), headers={"X-Forwarded-For": "203.0.113.99"})
+    check(s == 429, "X-Forwarded-For from a peer that is not a trusted proxy does not get round the throttle", s)
     log = srv.read_log()
     check(op not in log and admin not in log and "cm_bad" not in log, "tokens never appear in the log")
 
