@@ -295,8 +295,17 @@ static cm_status sync_row(cm_writer *w, batch *b, cm_layer *layer, int64_t id, i
     cm_feature *cur = cm_draft_find(&t->draft, id, &found);
     if (found != CM_OK) return cm_error_set(err, found, NULL, NULL);
     cm_feature *stored;
-    cm_status s = cm_persist_read(w->persist, layer->def, id, &stored, err);
-    if (s != CM_OK) return s;
+    cm_error read_err;
+    cm_status s = cm_persist_read(w->persist, layer->def, id, &stored, &read_err);
+    if (s == CM_ERR_NOMEM) return cm_error_set(err, s, NULL, NULL);
+    if (s != CM_OK) {
+        /* A row the server cannot read as a feature (more vertices than it takes, say): one
+         * row must not fail every batch. Memory keeps what it had; the start-up load would
+         * refuse the same row. */
+        fprintf(stderr, "crisismap: feature %" PRId64 " of %s as another program stored it cannot be read (%s); "
+                        "it is served as it was\n", id, layer->def->id, read_err.message);
+        return CM_OK;
+    }
     if ((!stored && !cur) || (stored && cur && stored->hash == cur->hash)) { /* one of the server's own writes */
         cm_feature_unref(stored);
         return CM_OK;

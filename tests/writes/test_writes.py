@@ -546,6 +546,22 @@ def run_all(srv, admin, op, op2, scoped, viewer):
     check("Field hospital GDAL" in names, "GDAL's OAPIF client sees the feature created through the API")
 
     another_program_writes(srv, op, admin)
+    # Another program stores a line the server cannot take (more vertices than it reads): that
+    # row is logged and left as it was in memory; the writes go on.
+    _, _, huge = srv.send_json("POST", ITEMS % "closures", op, closure("To be made huge"))
+    hugefile = os.path.join(srv.tmp, "huge.geojson")
+    with open(hugefile, "w") as f:
+        json.dump({"type": "FeatureCollection", "features": [dict(closure("Huge"), id=huge["id"], geometry={
+            "type": "LineString", "coordinates": [[7.40 + i * 1e-7, 43.70] for i in range(100001)]})]}, f)
+    hu = subprocess.run(["ogr2ogr", "-update", "-upsert", "-preserve_fid", "-nln", "closures", srv.store, hugefile],
+                        capture_output=True, text=True, timeout=120)
+    s1, _, _ = srv.send_json("POST", ITEMS % "services", op, {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.42, 43.73]},
+                                                             "properties": {"kind": "water", "name": "After a huge line"}})
+    g = srv.get_json(ITEMS % "closures" + "/%d" % huge["id"])
+    check(hu.returncode == 0 and s1 == 201 and g[0] == 200 and g[2]["properties"]["name"] == "To be made huge" and
+          "feature %d of closures as another program stored it cannot be read" % huge["id"] in srv.read_log(),
+          "a row another program stored that the server cannot read is logged and served as it was; writes go on",
+          (hu.stderr[-300:], s1, g[0], srv.read_log()[-400:]))
     # Last before the throttle: another program drops the closures table. The look at the store
     # fails for that layer alone; the other layers' writes go on (had the failed look failed
     # the batch, every write of every layer would have got 503 until a restart).
