@@ -217,38 +217,7 @@ static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char
     return CM_OK;
 }
 
-/* ---- applying one edit ---- */
-
-/* Builds the values of a PATCH: the current feature's GeoJSON merged with the patch, read
- * and checked as a full replacement would be. */
-static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_value **values) {
-    const cm_layer_def *def = e->layer->def;
-    /* Geometry in the patch is in the request's CRS; the stored one is CRS84. A patch that
-     * kept the stored coordinates ({"geometry":{}} merges into it) would mix the two. */
-    const json_t *patch_geom = json_object_get(e->patch, "geometry");
-    if (json_is_object(patch_geom) && !cm_crs_is_crs84(e->crs) && !json_object_get(patch_geom, "coordinates"))
-        return cm_error_set(&e->err, CM_ERR_BAD_GEOMETRY, "geometry.coordinates",
-                            "a geometry patch sent with Content-Crs must give its coordinates: the stored ones are "
-                            "in CRS84");
-    json_error_t jerr;
-    json_t *doc = json_loadb(cur->json, cur->json_len, 0, &jerr);
-    if (!doc) return cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "stored feature does not parse: %s", jerr.text);
-    cm_json_merge_patch(doc, e->patch);
-    cm_geom g;
-    cm_status s = cm_feature_input_read(def, doc, patch_geom ? e->crs : (cm_crs){0}, &g, values, &e->err);
-    json_decref(doc);
-    if (s != CM_OK) return s;
-    /* Server-owned values were dropped by the reader; the stamp restores them. */
-    if ((s = cm_validate_geom(def, &g, &e->err)) == CM_OK && (s = cm_ogr_check_valid(&g, &e->err)) == CM_OK &&
-        (s = cm_validate_values(def, *values, &e->err)) == CM_OK) {
-        *geom = g;
-        return CM_OK;
-    }
-    cm_geom_release(&g);
-    cm_values_free(*values, def->n_props);
-    *values = NULL;
-    return s;
-}
+/* ---- what another program writes to the store ---- */
 
 /* Another program changed a layer's table while the server runs: the layer is marked for
  * /healthz, and the first such change of it is logged with the given message. */
@@ -389,6 +358,39 @@ static cm_status follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, i
         if ((s = follow_removed(w, b, &w->store->layers[i], &fresh[i], now, err)) != CM_OK) return s;
     }
     return CM_OK;
+}
+
+/* ---- applying one edit ---- */
+
+/* Builds the values of a PATCH: the current feature's GeoJSON merged with the patch, read
+ * and checked as a full replacement would be. */
+static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_value **values) {
+    const cm_layer_def *def = e->layer->def;
+    /* Geometry in the patch is in the request's CRS; the stored one is CRS84. A patch that
+     * kept the stored coordinates ({"geometry":{}} merges into it) would mix the two. */
+    const json_t *patch_geom = json_object_get(e->patch, "geometry");
+    if (json_is_object(patch_geom) && !cm_crs_is_crs84(e->crs) && !json_object_get(patch_geom, "coordinates"))
+        return cm_error_set(&e->err, CM_ERR_BAD_GEOMETRY, "geometry.coordinates",
+                            "a geometry patch sent with Content-Crs must give its coordinates: the stored ones are "
+                            "in CRS84");
+    json_error_t jerr;
+    json_t *doc = json_loadb(cur->json, cur->json_len, 0, &jerr);
+    if (!doc) return cm_error_set(&e->err, CM_ERR_INTERNAL, NULL, "stored feature does not parse: %s", jerr.text);
+    cm_json_merge_patch(doc, e->patch);
+    cm_geom g;
+    cm_status s = cm_feature_input_read(def, doc, patch_geom ? e->crs : (cm_crs){0}, &g, values, &e->err);
+    json_decref(doc);
+    if (s != CM_OK) return s;
+    /* Server-owned values were dropped by the reader; the stamp restores them. */
+    if ((s = cm_validate_geom(def, &g, &e->err)) == CM_OK && (s = cm_ogr_check_valid(&g, &e->err)) == CM_OK &&
+        (s = cm_validate_values(def, *values, &e->err)) == CM_OK) {
+        *geom = g;
+        return CM_OK;
+    }
+    cm_geom_release(&g);
+    cm_values_free(*values, def->n_props);
+    *values = NULL;
+    return s;
 }
 
 /* Applies e inside the open transaction. A failure of the edit itself is recorded in
