@@ -454,7 +454,8 @@ cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_
     sqlite3_stmt *st = NULL;
     int rc = sql.failed || !sql.data ? SQLITE_NOMEM : sqlite3_prepare_v2(db, sql.data, (int)sql.len, &st, NULL);
     cm_buf_release(&sql);
-    if (rc != SQLITE_OK) return cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
+    if (rc != SQLITE_OK)
+        return cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
     size_t cap = 0;
     cm_status s = CM_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -531,8 +532,8 @@ int64_t cm_persist_data_version(cm_persist *p) {
  * can commit between a row read here and its rewrite. */
 static cm_status take_write_lock(cm_persist *p, cm_error *err) {
     sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
-    if (!p->write_lock &&
-        (!db || sqlite3_prepare_v2(db, "DELETE FROM " CM_AUDIT_TABLE " WHERE 0", -1, &p->write_lock, NULL) != SQLITE_OK))
+    if (!p->write_lock && (!db || sqlite3_prepare_v2(db, "DELETE FROM " CM_AUDIT_TABLE " WHERE 0", -1, &p->write_lock,
+                                                     NULL) != SQLITE_OK))
         return cm_error_set(err, CM_ERR_IO, NULL, "begin: cannot prepare the store's lock statement");
     int rc = sqlite3_step(p->write_lock);
     sqlite3_reset(p->write_lock);

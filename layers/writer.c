@@ -16,6 +16,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "clock.h"
 #include "writer.h"
+#include "writer_internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -39,30 +40,6 @@
 
 #define TOKEN_RELOAD_MS 2000
 
-struct cm_writer {
-    cm_persist *persist;
-    cm_store *store;
-    cm_token_registry *tokens;
-    cm_change_listener listener;
-    void *listener_cls;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    cm_edit *head, *tail; /* queue, guarded by lock */
-    bool stopping;        /* guarded by lock */
-    bool stopped;         /* guarded by lock: the thread has ended; submissions fail at once */
-    /* Worker-thread state. */
-    int64_t *next_id; /* per store layer */
-    int64_t last_seq;
-    char last_hash[2 * CM_SHA256_LEN + 1];
-    int64_t next_timer_ms;
-    int64_t next_token_reload_ms;
-    int64_t data_version;      /* the store's, as of the last look: another program's commits change it */
-    cm_row_digests *seen;      /* per store layer: its rows' digests at that look (row_digests.h) */
-    cm_index_builder *indexes; /* NULL: the derives rebuild spatial indexes on this thread */
-    cm_writer_stats stats;     /* guarded by lock (written once per batch) */
-};
-
 void cm_edit_release(cm_edit *e) {
     cm_geom_release(&e->geom);
     cm_values_free(e->values, e->layer ? e->layer->def->n_props : 0);
@@ -79,22 +56,7 @@ void cm_edit_release(cm_edit *e) {
 
 /* ---- the layers a batch touches ---- */
 
-typedef struct touched {
-    cm_draft draft;
-    size_t layer_index;
-    int64_t next_id_at_start; /* where the layer's next id goes back to after a rollback */
-} touched;
-
-typedef struct batch {
-    touched *t;
-    size_t n;
-    cm_change *changes;
-    size_t n_changes, cap_changes;
-    cm_audit_record *audit; /* sealed records, in order */
-    size_t n_audit, cap_audit;
-} batch;
-
-static touched *touched_for(cm_writer *w, batch *b, cm_layer *layer) {
+touched *cm_writer_touch(cm_writer *w, batch *b, cm_layer *layer) {
     for (size_t i = 0; i < b->n; i++)
         if (b->t[i].draft.layer == layer) return &b->t[i];
     touched *grown = realloc(b->t, (b->n + 1) * sizeof *grown);
@@ -142,12 +104,13 @@ static void set_string(cm_value *v, const char *s) {
 
 /* Fills created/updated/updated_by/version and a time-driven status. Returns the audit
  * action for a change from old (NULL when created). */
-static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature *old, const char *actor,
-                         int64_t now) {
+static const char *stamp(const cm_layer_def *def, cm_value *v, const cm_feature *old, const char *actor, int64_t now) {
     int i;
     if ((i = cm_schema_prop_index(def, "created")) >= 0 && def->props[i].type == CM_PROP_DATETIME) {
-        if (old && old->values[i].set) v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = old->values[i].u.t_ms};
-        else v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = now};
+        if (old && old->values[i].set)
+            v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = old->values[i].u.t_ms};
+        else
+            v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = now};
     }
     if ((i = cm_schema_prop_index(def, "updated")) >= 0 && def->props[i].type == CM_PROP_DATETIME)
         v[i] = (cm_value){.set = true, .type = CM_PROP_DATETIME, .u.t_ms = now};
@@ -181,7 +144,7 @@ static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, cons
     return cm_geom_equal(geom, &cur->geom);
 }
 
-static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
+cm_status cm_writer_add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
                            const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
                            int64_t now, cm_error *err) {
     cm_audit_record *audit = cm_grow(b->audit, &b->cap_audit, b->n_audit, sizeof *audit, 16);
@@ -217,11 +180,11 @@ static cm_status add_audit(cm_writer *w, batch *b, const char *actor, const char
     return CM_OK;
 }
 
-/* ---- what another program writes to the store ---- */
+/* ---- shared with outside.c ---- */
 
 /* Another program changed a layer's table while the server runs: the layer is marked for
  * /healthz, and the first such change of it is logged with the given message. */
-__attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer *layer, const char *fmt, ...) {
+void cm_writer_mark_changed_outside(cm_layer *layer, const char *fmt, ...) {
     if (atomic_exchange(&layer->changed_outside, true)) return;
     va_list ap;
     va_start(ap, fmt);
@@ -233,131 +196,15 @@ __attribute__((format(printf, 2, 3))) static void mark_changed_outside(cm_layer 
  * memory up to the store inside the batch's transaction first, so only a store that breaks
  * SQLite's isolation gets here. */
 static void row_gone_outside(cm_layer *layer) {
-    mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs\n",
-                         layer->def->id);
+    cm_writer_mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs\n",
+                                   layer->def->id);
 }
 
 /* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
-static void note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
+void cm_writer_note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
     if (cm_lifecycle_status_prop(def) < 0) return;
     int64_t t = cm_lifecycle_next_change(def, f->values, now);
     if (t < w->next_timer_ms) w->next_timer_ms = t;
-}
-
-/* A feature another program wrote: its status may already be due to change, and nothing else
- * would bring the timer forward for it. */
-static void check_status_soon(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
-    int si = cm_lifecycle_status_prop(def);
-    if (si < 0) return;
-    note_next_status_change(w, def, f, now);
-    if (!f->values[si].set || strcmp(f->values[si].u.s, cm_lifecycle_status(def, f->values, now)) != 0)
-        w->next_timer_ms = now;
-}
-
-/* The row with this id, against the feature in memory: when another program changed, removed
- * or added it, memory takes the store's version in, with an audit record and an event of its
- * own, as for an edit. */
-static cm_status sync_row(cm_writer *w, batch *b, cm_layer *layer, int64_t id, int64_t now, cm_error *err) {
-    touched *t = touched_for(w, b, layer);
-    if (!t) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    cm_status found;
-    cm_feature *cur = cm_draft_find(&t->draft, id, &found);
-    if (found != CM_OK) return cm_error_set(err, found, NULL, NULL);
-    cm_feature *stored;
-    cm_error read_err;
-    cm_status s = cm_persist_read(w->persist, layer->def, id, &stored, &read_err);
-    if (s == CM_ERR_NOMEM) return cm_error_set(err, s, NULL, NULL);
-    if (s != CM_OK) {
-        /* A row the server cannot read as a feature (more vertices than it takes, say): one
-         * row must not fail every batch. Memory keeps what it had; the start-up load would
-         * refuse the same row. */
-        fprintf(stderr, "crisismap: feature %" PRId64 " of %s as another program stored it cannot be read (%s); "
-                        "it is served as it was\n", id, layer->def->id, read_err.message);
-        return CM_OK;
-    }
-    if ((!stored && !cur) || (stored && cur && stored->hash == cur->hash)) { /* one of the server's own writes */
-        cm_feature_unref(stored);
-        return CM_OK;
-    }
-    mark_changed_outside(layer,
-                         "crisismap: another program changed features of %s while the server runs; the server "
-                         "takes in what it stores, each change with an audit record\n",
-                         layer->def->id);
-    s = add_audit(w, b, CM_OUTSIDE_ACTOR, "system", !stored ? "deleted" : cur ? "updated" : "created", layer->def, id,
-                  cur, stored, now, err);
-    if (s == CM_OK && !(stored ? cm_draft_put(&t->draft, stored) : cm_draft_remove(&t->draft, id)))
-        s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    if (s != CM_OK) {
-        cm_feature_unref(stored);
-        return s;
-    }
-    if (!stored) return CM_OK;
-    if (id >= w->next_id[t->layer_index]) w->next_id[t->layer_index] = id + 1; /* the server never hands it out */
-    check_status_soon(w, layer->def, stored, now); /* the draft holds it */
-    return CM_OK;
-}
-
-struct follow {
-    cm_writer *w;
-    batch *b;
-    cm_layer *layer;
-    int64_t now;
-    cm_error *err;
-    cm_status status;
-};
-
-static int follow_row(int64_t id, void *cls) {
-    struct follow *f = cls;
-    f->status = sync_row(f->w, f->b, f->layer, id, f->now, f->err);
-    return f->status != CM_OK;
-}
-
-/* Features in memory whose rows are no longer in the store (fresh: the layer's digests now).
- * The digests alone miss a feature the server created since the last look and another program
- * removed before this one. */
-static cm_status follow_removed(cm_writer *w, batch *b, cm_layer *layer, const cm_row_digests *fresh, int64_t now,
-                                cm_error *err) {
-    cm_snapshot *snap = cm_layer_acquire(layer); /* ascending ids, as the digests */
-    cm_status s = CM_OK;
-    size_t j = 0;
-    for (size_t i = 0; s == CM_OK && i < snap->n; i++) {
-        int64_t id = snap->features[i]->id;
-        while (j < fresh->n && fresh->rows[j].id < id) j++;
-        if (j == fresh->n || fresh->rows[j].id != id) s = sync_row(w, b, layer, id, now, err);
-    }
-    cm_snapshot_unref(snap);
-    return s;
-}
-
-/* Another program (a GIS editing the GeoPackage, a script) committed to the store since the last
- * look: every layer's row digests, taken now, against those of that look, name the rows that
- * changed since (its changes, and the server's own writes since then, which compare equal to
- * memory and are left alone), and memory's ids against them the rows it removed; each is
- * taken in. Runs inside the batch's transaction, which holds the write lock: nothing commits
- * between this and the batch's edits, so every edit is applied to, and its If-Match compared
- * with, what is stored, and no edit overwrites another program's change unseen. The new
- * digests go to `fresh` (kept if the batch commits). */
-static cm_status follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
-    for (size_t i = 0; i < w->store->n; i++) {
-        cm_error scan_err;
-        if (cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], &scan_err) != CM_OK) {
-            /* A table another program dropped or altered: that layer's own writes fail as they
-             * would have; the other layers' must not fail with it. Its last look is kept. */
-            fprintf(stderr, "crisismap: cannot look for other programs' changes to %s: %s\n",
-                    w->store->layers[i].def->id, scan_err.message);
-            size_t bytes = w->seen[i].n * sizeof *w->seen[i].rows;
-            fresh[i] = (cm_row_digests){bytes ? malloc(bytes) : NULL, w->seen[i].n};
-            if (bytes && !fresh[i].rows) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-            if (bytes) memcpy(fresh[i].rows, w->seen[i].rows, bytes);
-            continue;
-        }
-        cm_status s;
-        struct follow f = {w, b, &w->store->layers[i], now, err, CM_OK};
-        cm_row_digests_diff(&w->seen[i], &fresh[i], follow_row, &f);
-        if (f.status != CM_OK) return f.status;
-        if ((s = follow_removed(w, b, &w->store->layers[i], &fresh[i], now, err)) != CM_OK) return s;
-    }
-    return CM_OK;
 }
 
 /* ---- applying one edit ---- */
@@ -397,7 +244,7 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
  * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
 static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     const cm_layer_def *def = e->layer->def;
-    touched *t = touched_for(w, b, e->layer);
+    touched *t = cm_writer_touch(w, b, e->layer);
     if (!t) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     cm_feature *cur = NULL;
     if (e->kind != CM_EDIT_CREATE) {
@@ -423,7 +270,8 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
                 row_gone_outside(e->layer);
                 return CM_OK;
             }
-            if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
+            if (s == CM_OK)
+                s = cm_writer_add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
             if (s == CM_OK && !cm_draft_remove(&t->draft, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
             /* The change list may point at `before` no longer; deletions carry no feature. */
             cm_feature_unref(before);
@@ -460,7 +308,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         row_gone_outside(e->layer);
         return CM_OK;
     }
-    if (s == CM_OK) s = add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
+    if (s == CM_OK) s = cm_writer_add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
     if (s != CM_OK) {
         cm_feature_unref(f);
         return s;
@@ -523,7 +371,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
     cm_row_digests *fresh = NULL;
     if (began && dv != w->data_version) {
         fresh = calloc(w->store->n ? w->store->n : 1, sizeof *fresh);
-        s = fresh ? follow_outside(w, &b, fresh, now, &err) : cm_error_set(&err, CM_ERR_NOMEM, NULL, NULL);
+        s = fresh ? cm_writer_follow_outside(w, &b, fresh, now, &err) : cm_error_set(&err, CM_ERR_NOMEM, NULL, NULL);
     }
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
@@ -556,20 +404,21 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         for (cm_edit *e = edits; e; e = e->next) {
             cm_feature_unref(e->result);
             e->result = NULL;
-            cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL, "the change could not be stored (%s); nothing was changed, retry",
-                         err.message);
+            cm_error_set(&e->err, CM_ERR_UNAVAILABLE, NULL,
+                         "the change could not be stored (%s); nothing was changed, retry", err.message);
         }
     } else {
         for (size_t i = 0; i < b.n; i++) {
             cm_status ds = cm_draft_publish(&b.t[i].draft, w->indexes);
             if (ds != CM_OK)
-                fprintf(stderr, "crisismap: changes to %s were committed but are not in memory (%s); restart the server\n",
+                fprintf(stderr,
+                        "crisismap: changes to %s were committed but are not in memory (%s); restart the server\n",
                         b.t[i].draft.layer->def->id, cm_status_message(ds));
         }
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
         /* Their statuses were set as they were applied; what remains is when they next change. */
         for (cm_edit *e = edits; e; e = e->next)
-            if (e->result) note_next_status_change(w, e->layer->def, e->result, now);
+            if (e->result) cm_writer_note_next_status_change(w, e->layer->def, e->result, now);
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
@@ -588,7 +437,8 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
 static void free_internal_edit(cm_edit *e, void *cls) {
     (void)cls;
     if (e->err.status != CM_OK)
-        fprintf(stderr, "crisismap: status change of %s/%" PRId64 " failed: %s\n", e->layer->def->id, e->id, e->err.message);
+        fprintf(stderr, "crisismap: status change of %s/%" PRId64 " failed: %s\n", e->layer->def->id, e->id,
+                e->err.message);
     cm_edit_release(e);
     free(e);
 }

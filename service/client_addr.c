@@ -120,8 +120,10 @@ void cm_client_addr(const struct sockaddr *peer, const char *forwarded_for, cons
         snprintf(out, n, "-");
         return;
     }
-    if (peer->sa_family == AF_INET) map_v4(&((const struct sockaddr_in *)peer)->sin_addr, a);
-    else if (peer->sa_family == AF_INET6) memcpy(a, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+    if (peer->sa_family == AF_INET)
+        map_v4(&((const struct sockaddr_in *)peer)->sin_addr, a);
+    else if (peer->sa_family == AF_INET6)
+        memcpy(a, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
     else {
         snprintf(out, n, "-");
         return;

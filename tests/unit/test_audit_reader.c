@@ -29,8 +29,10 @@ static void hold_first(cm_edit *e, void *cls) {
 static void count(cm_edit *e, void *cls) {
     (void)cls;
     pthread_mutex_lock(&lock);
-    if (e->err.status == CM_OK && json_array_size(e->audit) == 2) served++;
-    else failed++;
+    if (e->err.status == CM_OK && json_array_size(e->audit) == 2)
+        served++;
+    else
+        failed++;
     pthread_cond_broadcast(&cond);
     pthread_mutex_unlock(&lock);
 }
@@ -38,12 +40,13 @@ static void count(cm_edit *e, void *cls) {
 static void make_log(const char *path) {
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db,
-                       "CREATE TABLE cm_audit (seq INTEGER PRIMARY KEY, time_ms INTEGER, actor TEXT, role TEXT, "
-                       "action TEXT, layer TEXT, feature_id INTEGER, before TEXT, after TEXT, prev_hash TEXT, hash TEXT);"
-                       "INSERT INTO cm_audit VALUES (1, 0, 'a', 'operator', 'created', 'services', 1, NULL, '{}', '', 'h1');"
-                       "INSERT INTO cm_audit VALUES (2, 0, 'a', 'operator', 'updated', 'services', 1, '{}', '{}', 'h1', 'h2');",
-                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(
+              db,
+              "CREATE TABLE cm_audit (seq INTEGER PRIMARY KEY, time_ms INTEGER, actor TEXT, role TEXT, "
+              "action TEXT, layer TEXT, feature_id INTEGER, before TEXT, after TEXT, prev_hash TEXT, hash TEXT);"
+              "INSERT INTO cm_audit VALUES (1, 0, 'a', 'operator', 'created', 'services', 1, NULL, '{}', '', 'h1');"
+              "INSERT INTO cm_audit VALUES (2, 0, 'a', 'operator', 'updated', 'services', 1, '{}', '{}', 'h1', 'h2');",
+              NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
 }
 
