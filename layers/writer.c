@@ -192,7 +192,7 @@ void cm_writer_mark_changed_outside(cm_layer *layer, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). follow_outside brings
+/* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). outside.c brings
  * memory up to the store inside the batch's transaction first, so only a store that breaks
  * SQLite's isolation gets here. */
 static void row_gone_outside(cm_layer *layer) {

@@ -27,7 +27,7 @@ typedef void (*cm_edit_done)(cm_edit *e, void *cls);
 enum { CM_IF_MATCH_MAX = 8 }; /* tags kept from one If-Match list; more are refused */
 
 /* The actor of the audit records for what another program wrote to the store while the server
- * ran (role "system"), as the server takes it in (writer.c: follow_outside). */
+ * ran (role "system"), as the server takes it in (outside.c). */
 #define CM_OUTSIDE_ACTOR "(another program)"
 
 struct cm_edit {

@@ -27,7 +27,7 @@ void handle_health_get(cm_request *req, cm_response *resp) {
     }
     int64_t now = cm_clock_wall_ms();
     /* changed_outside: layers another program wrote to while the server ran (followed within
-     * seconds: writer.c, follow_outside). */
+     * seconds: layers/outside.c). */
     json_t *doc = json_pack("{s:s, s:b, s:o, s:I, s:o}", "status", "ok", "store_open", 1, "layers", layers, "uptime_s",
                             (json_int_t)((now - req->srv->started_ms) / 1000), "changed_outside", outside);
     if (req->srv->writer) json_object_set_new(doc, "writes", writes_of(req->srv->writer));

@@ -372,7 +372,7 @@ def main():
               "%d problems" % problems)
         # Every row the run wrote reads back as its feature in memory: a token command is a commit
         # by another connection, so the next batch compares every row written since the start
-        # with memory (writer.c: follow_outside), and any difference would be taken for another
+        # with memory (layers/outside.c), and any difference would be taken for another
         # program's change.
         srv.token("fuzz-after", "viewer")
         s, _, _ = srv.send_json("POST", ITEMS % "services", operator, VALID["services"])
