@@ -183,8 +183,11 @@ async function main() {
     check(retried && after.body.properties.name === 'Live test closure (renamed)' && after.body.properties.description_en === 'changed by the control room',
       'after reload and retry both changes are kept', after.body.properties);
     await op.waitForFunction(() => document.querySelectorAll('#history li').length >= 3, null, { timeout: 5000 }).catch(() => {});
-    const history = await op.locator('#history li').count();
-    check(history >= 3, 'the feature\'s recent audit entries are visible in the console (' + history + ')');
+    const history = await op.locator('#history li').allTextContents();
+    const updatedWord = await op.evaluate(() => CM.t('action_updated'));
+    check(history.length >= 3 && history.some((h) => h.includes('traffic-1') && h.includes(' — ' + updatedWord)) &&
+      !history.some((h) => h.includes('action_')),
+      'the feature\'s recent audit entries are visible in the console, who and what in words (' + history.length + ')', history);
 
     // --- a feature of 1 KB or more saves: its responses go out gzipped, and their ETag carries -gz ---
     const big = await api(srv.url + '/api/collections/closures/items', 'POST', token, { type: 'Feature',

@@ -132,6 +132,18 @@
     loadHistory();
   }
 
+  // A known key's translation, or the server's own word.
+  function translated(key, fallback) {
+    const s = CM.t(key);
+    return s === key ? fallback : s;
+  }
+
+  // Tokens are named by people; the server's own records (role system) get words in the page's language.
+  function actorLabel(rec) {
+    if (rec.role !== 'system') return rec.actor;
+    return CM.t(rec.actor === '(another program)' ? 'actor_outside' : 'actor_system');
+  }
+
   async function loadHistory() {
     const ul = $('history');
     ul.replaceChildren();
@@ -141,7 +153,7 @@
     if (r.status !== 200) return;
     for (const rec of r.body.records) {
       const li = document.createElement('li');
-      li.textContent = CM.formatTime(rec.time) + ' — ' + rec.actor + ' — ' + rec.action;
+      li.textContent = CM.formatTime(rec.time) + ' — ' + actorLabel(rec) + ' — ' + translated('action_' + rec.action, rec.action);
       ul.append(li);
     }
   }
