@@ -6,18 +6,30 @@
 #include "writer_internal.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lifecycle.h"
 
+/* Another program changed a layer's table while the server runs: the layer is marked for
+ * /healthz, and the first such change of it is logged with the given message. */
+void cm_outside_mark_layer(cm_layer *layer, const char *fmt, ...) {
+    if (atomic_exchange(&layer->changed_outside, true)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 /* A feature another program wrote: its status may already be due to change, and nothing else
  * would bring the timer forward for it. */
 static void check_status_soon(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
     int si = cm_lifecycle_status_prop(def);
     if (si < 0) return;
-    cm_writer_note_next_status_change(w, def, f, now);
+    cm_status_timer_note(w, def, f, now);
     if (!f->values[si].set || strcmp(f->values[si].u.s, cm_lifecycle_status(def, f->values, now)) != 0)
         w->next_timer_ms = now;
 }
@@ -26,7 +38,7 @@ static void check_status_soon(cm_writer *w, const cm_layer_def *def, const cm_fe
  * or added it, memory takes the store's version in, with an audit record and an event of its
  * own, as for an edit. */
 static cm_status sync_row(cm_writer *w, batch *b, cm_layer *layer, int64_t id, int64_t now, cm_error *err) {
-    touched *t = cm_writer_touch(w, b, layer);
+    touched *t = cm_batch_touch(w, b, layer);
     if (!t) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     cm_status found;
     cm_feature *cur = cm_draft_find(&t->draft, id, &found);
@@ -49,16 +61,15 @@ static cm_status sync_row(cm_writer *w, batch *b, cm_layer *layer, int64_t id, i
         cm_feature_unref(stored);
         return CM_OK;
     }
-    cm_writer_mark_changed_outside(
-        layer,
-        "crisismap: another program changed features of %s while the server runs; the server "
-        "takes in what it stores, each change with an audit record\n",
-        layer->def->id);
-    s = cm_writer_add_audit(w, b, CM_OUTSIDE_ACTOR, "system",
-                            !stored ? "deleted"
-                            : cur   ? "updated"
-                                    : "created",
-                            layer->def, id, cur, stored, now, err);
+    cm_outside_mark_layer(layer,
+                          "crisismap: another program changed features of %s while the server runs; the server "
+                          "takes in what it stores, each change with an audit record\n",
+                          layer->def->id);
+    s = cm_batch_add_audit(w, b, CM_OUTSIDE_ACTOR, "system",
+                           !stored ? "deleted"
+                           : cur   ? "updated"
+                                   : "created",
+                           layer->def, id, cur, stored, now, err);
     if (s == CM_OK && !(stored ? cm_draft_put(&t->draft, stored) : cm_draft_remove(&t->draft, id)))
         s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     if (s != CM_OK) {

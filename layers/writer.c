@@ -9,7 +9,9 @@
  * uncommitted one.
  *
  * The same thread moves time-bound features between planned, active and expired when
- * their time comes, and reloads the token table.
+ * their time comes (status_timer.c), takes in what another program wrote to the store
+ * (outside.c), and reloads the token table. A batch's drafts and audit records are kept by
+ * batch.c; the worker's insides these share are in writer_internal.h.
  *
  * INVARIANTS: feature ids are never reused: the next id of a layer starts above every id
  * in the table and in the audit log. Audit sequence numbers increase by one per change. */
@@ -54,46 +56,13 @@ void cm_edit_release(cm_edit *e) {
     e->changes = NULL;
 }
 
-/* ---- the layers a batch touches ---- */
-
-touched *cm_writer_touch(cm_writer *w, batch *b, cm_layer *layer) {
-    for (size_t i = 0; i < b->n; i++)
-        if (b->t[i].draft.layer == layer) return &b->t[i];
-    touched *grown = realloc(b->t, (b->n + 1) * sizeof *grown);
-    if (!grown) return NULL;
-    b->t = grown;
-    touched *t = &b->t[b->n++];
-    cm_draft_begin(&t->draft, layer);
-    t->layer_index = (size_t)(layer - w->store->layers);
-    t->next_id_at_start = w->next_id[t->layer_index];
-    return t;
-}
-
 static bool if_match_lists(const cm_edit *e, uint64_t hash) {
     for (int i = 0; i < e->n_if_match; i++)
         if (e->if_match[i] == hash) return true;
     return false;
 }
 
-/* Frees a batch; unless it was committed, the layers' next ids go back to where they were. */
-static void batch_discard(cm_writer *w, batch *b, bool committed) {
-    for (size_t i = 0; i < b->n; i++) {
-        cm_draft_discard(&b->t[i].draft);
-        if (!committed) w->next_id[b->t[i].layer_index] = b->t[i].next_id_at_start;
-    }
-    free(b->t);
-    for (size_t i = 0; i < b->n_audit; i++) cm_audit_record_release(&b->audit[i]);
-    free(b->audit);
-    free(b->changes);
-    memset(b, 0, sizeof *b);
-}
-
-/* ---- server-owned values and audit ---- */
-
-static int64_t feature_version(const cm_layer_def *def, const cm_feature *f) {
-    int i = cm_schema_prop_index(def, "version");
-    return (i >= 0 && f->values[i].set && def->props[i].type == CM_PROP_INTEGER) ? f->values[i].u.i : 0;
-}
+/* ---- server-owned values ---- */
 
 static void set_string(cm_value *v, const char *s) {
     if (v->set && v->type == CM_PROP_STRING) free(v->u.s);
@@ -144,67 +113,12 @@ static bool changes_nothing(const cm_layer_def *def, const cm_feature *cur, cons
     return cm_geom_equal(geom, &cur->geom);
 }
 
-cm_status cm_writer_add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
-                           const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
-                           int64_t now, cm_error *err) {
-    cm_audit_record *audit = cm_grow(b->audit, &b->cap_audit, b->n_audit, sizeof *audit, 16);
-    if (!audit) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    b->audit = audit;
-    cm_audit_record *r = &b->audit[b->n_audit];
-    memset(r, 0, sizeof *r);
-    r->seq = w->last_seq + 1;
-    r->time_ms = now;
-    r->actor = strdup(actor);
-    r->role = strdup(role);
-    r->action = strdup(action);
-    r->layer = strdup(def->id);
-    r->feature_id = id;
-    r->before = before ? strndup(before->json, before->json_len) : NULL;
-    r->after = after ? strndup(after->json, after->json_len) : NULL;
-    memcpy(r->prev_hash, w->last_hash, sizeof r->prev_hash);
-    cm_audit_seal(r);
-    cm_status s = cm_persist_audit_append(w->persist, r, err);
-    if (s != CM_OK) {
-        cm_audit_record_release(r);
-        return s;
-    }
-    b->n_audit++;
-    w->last_seq = r->seq;
-    memcpy(w->last_hash, r->hash, sizeof w->last_hash);
-    cm_change *changes = cm_grow(b->changes, &b->cap_changes, b->n_changes, sizeof *changes, 16);
-    if (!changes) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    b->changes = changes;
-    /* The action and JSON of the audit record outlive the listener call. */
-    b->changes[b->n_changes++] = (cm_change){r->seq, r->action, def, id, r->after, r->after ? strlen(r->after) : 0,
-                                             after ? feature_version(def, after) : 0};
-    return CM_OK;
-}
-
-/* ---- shared with outside.c ---- */
-
-/* Another program changed a layer's table while the server runs: the layer is marked for
- * /healthz, and the first such change of it is logged with the given message. */
-void cm_writer_mark_changed_outside(cm_layer *layer, const char *fmt, ...) {
-    if (atomic_exchange(&layer->changed_outside, true)) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-}
-
 /* A feature's row was not there to write (persist.h: CM_ERR_CONFLICT). outside.c brings
  * memory up to the store inside the batch's transaction first, so only a store that breaks
  * SQLite's isolation gets here. */
 static void row_gone_outside(cm_layer *layer) {
-    cm_writer_mark_changed_outside(layer, "crisismap: another program removed features of %s while the server runs\n",
+    cm_outside_mark_layer(layer, "crisismap: another program removed features of %s while the server runs\n",
                                    layer->def->id);
-}
-
-/* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
-void cm_writer_note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now) {
-    if (cm_lifecycle_status_prop(def) < 0) return;
-    int64_t t = cm_lifecycle_next_change(def, f->values, now);
-    if (t < w->next_timer_ms) w->next_timer_ms = t;
 }
 
 /* ---- applying one edit ---- */
@@ -244,7 +158,7 @@ static cm_status patched(cm_edit *e, const cm_feature *cur, cm_geom *geom, cm_va
  * e->err and returns CM_OK; a storage failure returns its status (the batch rolls back). */
 static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
     const cm_layer_def *def = e->layer->def;
-    touched *t = cm_writer_touch(w, b, e->layer);
+    touched *t = cm_batch_touch(w, b, e->layer);
     if (!t) return cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
     cm_feature *cur = NULL;
     if (e->kind != CM_EDIT_CREATE) {
@@ -271,7 +185,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
                 return CM_OK;
             }
             if (s == CM_OK)
-                s = cm_writer_add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
+                s = cm_batch_add_audit(w, b, e->actor, e->role, "deleted", def, e->id, before, NULL, now, &e->err);
             if (s == CM_OK && !cm_draft_remove(&t->draft, e->id)) s = cm_error_set(&e->err, CM_ERR_NOMEM, NULL, NULL);
             /* The change list may point at `before` no longer; deletions carry no feature. */
             cm_feature_unref(before);
@@ -308,7 +222,7 @@ static cm_status apply_edit(cm_writer *w, batch *b, cm_edit *e, int64_t now) {
         row_gone_outside(e->layer);
         return CM_OK;
     }
-    if (s == CM_OK) s = cm_writer_add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
+    if (s == CM_OK) s = cm_batch_add_audit(w, b, e->actor, e->role, action, def, id, cur, f, now, &e->err);
     if (s != CM_OK) {
         cm_feature_unref(f);
         return s;
@@ -353,7 +267,7 @@ void cm_writer_stats_get(cm_writer *w, cm_writer_stats *out) {
     pthread_mutex_unlock(&w->lock);
 }
 
-static void process_batch(cm_writer *w, cm_edit *edits) {
+void cm_writer_process_batch(cm_writer *w, cm_edit *edits) {
     int64_t taken_us = cm_clock_monotonic_us(), commit_us = 0, committed_us = 0;
     int64_t now = cm_clock_wall_ms();
     batch b;
@@ -400,7 +314,7 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
             fprintf(stderr, "crisismap: a write transaction failed and was rolled back: %s\n", err.message);
         w->last_seq = seq0;
         memcpy(w->last_hash, hash0, sizeof hash0);
-        batch_discard(w, &b, false);
+        cm_batch_discard(w, &b, false);
         for (cm_edit *e = edits; e; e = e->next) {
             cm_feature_unref(e->result);
             e->result = NULL;
@@ -418,65 +332,18 @@ static void process_batch(cm_writer *w, cm_edit *edits) {
         if (w->listener && b.n_changes) w->listener(w->listener_cls, b.changes, b.n_changes);
         /* Their statuses were set as they were applied; what remains is when they next change. */
         for (cm_edit *e = edits; e; e = e->next)
-            if (e->result) cm_writer_note_next_status_change(w, e->layer->def, e->result, now);
+            if (e->result) cm_status_timer_note(w, e->layer->def, e->result, now);
         /* Sequence numbers of the edits, in the order their audit records were written. */
         size_t k = 0;
         for (cm_edit *e = edits; e; e = e->next)
             if (e->err.status == CM_OK && !e->unchanged && k < b.n_audit) e->seq = b.audit[k++].seq;
-        batch_discard(w, &b, true);
+        cm_batch_discard(w, &b, true);
     }
     for (cm_edit *e = edits; e;) {
         cm_edit *next = e->next;
         e->done(e, e->done_cls);
         e = next;
     }
-}
-
-/* ---- time-driven status changes ---- */
-
-static void free_internal_edit(cm_edit *e, void *cls) {
-    (void)cls;
-    if (e->err.status != CM_OK)
-        fprintf(stderr, "crisismap: status change of %s/%" PRId64 " failed: %s\n", e->layer->def->id, e->id,
-                e->err.message);
-    cm_edit_release(e);
-    free(e);
-}
-
-static void run_lifecycle(cm_writer *w) {
-    int64_t now = cm_clock_wall_ms(), next = INT64_MAX;
-    cm_edit *due = NULL, **tail = &due;
-    for (size_t li = 0; li < w->store->n; li++) {
-        cm_layer *layer = &w->store->layers[li];
-        if (cm_lifecycle_status_prop(layer->def) < 0) continue;
-        int si = cm_lifecycle_status_prop(layer->def);
-        cm_snapshot *snap = cm_layer_acquire(layer);
-        for (size_t i = 0; i < snap->n; i++) {
-            const cm_feature *f = snap->features[i];
-            const char *should = cm_lifecycle_status(layer->def, f->values, now);
-            bool differs = !f->values[si].set || strcmp(f->values[si].u.s, should) != 0;
-            if (differs) {
-                cm_edit *e = calloc(1, sizeof *e);
-                if (!e) break;
-                e->kind = CM_EDIT_PATCH;
-                e->layer = layer;
-                e->id = f->id;
-                e->patch = json_pack("{s:{s:s}}", "properties", "status", should);
-                snprintf(e->actor, sizeof e->actor, "system");
-                snprintf(e->role, sizeof e->role, "system");
-                e->done = free_internal_edit;
-                *tail = e;
-                tail = &e->next;
-            }
-            int64_t t = cm_lifecycle_next_change(layer->def, f->values, now);
-            if (t < next) next = t;
-        }
-        cm_snapshot_unref(snap);
-    }
-    w->next_timer_ms = next;
-    if (!due) return;
-    /* Applied like operator patches (audited, versioned), completed here. */
-    process_batch(w, due);
 }
 
 static void reload_tokens(cm_writer *w) {
@@ -505,15 +372,15 @@ static void *worker_main(void *arg) {
         w->head = w->tail = NULL;
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->lock);
-        if (edits) process_batch(w, edits);
+        if (edits) cm_writer_process_batch(w, edits);
         int64_t now = cm_clock_wall_ms();
         /* Not after every batch: it reads every feature of the lifecycle layers, and a batch's
          * own features brought the timer forward as they were committed. */
-        if (now >= w->next_timer_ms) run_lifecycle(w);
+        if (now >= w->next_timer_ms) cm_status_timer_run(w);
         if (now >= w->next_token_reload_ms) {
             reload_tokens(w);
             /* What another program wrote is followed within seconds even when no one edits. */
-            if (cm_persist_data_version(w->persist) != w->data_version) process_batch(w, NULL);
+            if (cm_persist_data_version(w->persist) != w->data_version) cm_writer_process_batch(w, NULL);
             w->next_token_reload_ms = now + TOKEN_RELOAD_MS;
         }
         pthread_mutex_lock(&w->lock);

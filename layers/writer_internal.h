@@ -52,25 +52,32 @@ typedef struct batch {
     size_t n_audit, cap_audit;
 } batch;
 
-/* The batch's draft of layer (begun on first use), or NULL when memory is short. */
-touched *cm_writer_touch(cm_writer *w, batch *b, cm_layer *layer);
+/* batch.c: the batch's draft of layer (begun on first use), or NULL when memory is short. */
+touched *cm_batch_touch(cm_writer *w, batch *b, cm_layer *layer);
+/* batch.c: frees a batch; unless it was committed, the layers' next ids go back to where they were. */
+void cm_batch_discard(cm_writer *w, batch *b, bool committed);
+/* batch.c: seals and writes the audit record of a change (before/after NULL for a create/delete)
+ * inside the batch's transaction, and lists the change for the listener. Borrows before/after. */
+cm_status cm_batch_add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
+                             const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
+                             int64_t now, cm_error *err);
 
-/* Seals and writes the audit record of a change (before/after NULL for a create/delete) inside
- * the batch's transaction, and lists the change for the listener. */
-cm_status cm_writer_add_audit(cm_writer *w, batch *b, const char *actor, const char *role, const char *action,
-                              const cm_layer_def *def, int64_t id, const cm_feature *before, const cm_feature *after,
-                              int64_t now, cm_error *err);
-
-/* Another program changed a layer's table while the server runs: the layer is marked for
- * /healthz, and the first such change of it is logged with the given message. */
-__attribute__((format(printf, 2, 3))) void cm_writer_mark_changed_outside(cm_layer *layer, const char *fmt, ...);
-
-/* Brings the lifecycle timer forward to f's next status change, if it is sooner. */
-void cm_writer_note_next_status_change(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now);
+/* writer.c: applies edits (a list; NULL: none, only the look at the store) in one transaction,
+ * publishes what committed and completes each edit. */
+void cm_writer_process_batch(cm_writer *w, cm_edit *edits);
 
 /* outside.c: when another program committed since the last look, brings memory up to the
  * store inside the batch's open transaction; the layers' new digests go to fresh (one list
  * per store layer, the caller's). */
 cm_status cm_writer_follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err);
+/* outside.c: another program changed a layer's table while the server runs: the layer is
+ * marked for /healthz, and the first such change of it is logged with the given message. */
+__attribute__((format(printf, 2, 3))) void cm_outside_mark_layer(cm_layer *layer, const char *fmt, ...);
+
+/* status_timer.c: brings the status timer forward to f's next status change, if sooner. */
+void cm_status_timer_note(cm_writer *w, const cm_layer_def *def, const cm_feature *f, int64_t now);
+/* status_timer.c: patches every feature whose status its times have moved (one batch), and
+ * sets when to look next. */
+void cm_status_timer_run(cm_writer *w);
 
 #endif
