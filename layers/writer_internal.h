@@ -1,5 +1,8 @@
-/* writer_internal.h — the persistence worker's insides, shared by writer.c (batches, edits,
- * the worker thread) and outside.c (taking in what another program wrote to the store) only. */
+/* writer_internal.h — the persistence worker's insides, shared only by its modules: writer.c
+ * (edits, batches, the worker thread), batch.c (a batch's drafts and audit records),
+ * outside.c (what another program wrote to the store) and status_timer.c (time-driven status
+ * changes). Everything here runs on the worker thread, but for the fields marked "guarded by
+ * lock". */
 #ifndef CM_WRITER_INTERNAL_H
 #define CM_WRITER_INTERNAL_H
 
