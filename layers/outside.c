@@ -2,7 +2,7 @@
  * store while the server runs, taken into memory by the persistence worker: each change as an
  * audit record by CM_OUTSIDE_ACTOR and an event, before the batch's own edits.
  *
- * DESIGN: see cm_writer_follow_outside below, and docs/ARCHITECTURE.md ("Who else may write"). */
+ * DESIGN: see cm_outside_follow below, and docs/ARCHITECTURE.md ("Who else may write"). */
 #include "writer_internal.h"
 
 #include <inttypes.h>
@@ -122,7 +122,7 @@ static cm_status follow_removed(cm_writer *w, batch *b, cm_layer *layer, const c
  * between this and the batch's edits, so every edit is applied to, and its If-Match compared
  * with, what is stored, and no edit overwrites another program's change unseen. The new
  * digests go to `fresh` (kept if the batch commits). */
-cm_status cm_writer_follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
+cm_status cm_outside_follow(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err) {
     for (size_t i = 0; i < w->store->n; i++) {
         cm_error scan_err;
         if (cm_persist_row_digests(w->persist, w->store->layers[i].def, &fresh[i], &scan_err) != CM_OK) {
@@ -130,10 +130,7 @@ cm_status cm_writer_follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh
              * would have; the other layers' must not fail with it. Its last look is kept. */
             fprintf(stderr, "crisismap: cannot look for other programs' changes to %s: %s\n",
                     w->store->layers[i].def->id, scan_err.message);
-            size_t bytes = w->seen[i].n * sizeof *w->seen[i].rows;
-            fresh[i] = (cm_row_digests){bytes ? malloc(bytes) : NULL, w->seen[i].n};
-            if (bytes && !fresh[i].rows) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-            if (bytes) memcpy(fresh[i].rows, w->seen[i].rows, bytes);
+            if (!cm_row_digests_copy(&w->seen[i], &fresh[i])) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
             continue;
         }
         cm_status s;

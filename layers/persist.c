@@ -82,10 +82,13 @@ static int wait_for_lock(void *cls, int count) {
     return 1;
 }
 
+/* The store's own SQLite connection, GDAL's: the documented way to set what GDAL's GeoPackage
+ * driver does not (a bounded lock wait, a statement of our own). NULL if GDAL gives none. */
+static sqlite3 *store_db(cm_persist *p) { return GDALGetInternalHandle(p->ds, "SQLITE_HANDLE"); }
+
 void cm_persist_set_lock_wait(cm_persist *p, long ms) {
-    /* GDAL's GeoPackage driver waits for the lock without a bound; its SQLite handle is
-     * the documented way to set one. */
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    /* GDAL's GeoPackage driver waits for the lock without a bound. */
+    sqlite3 *db = store_db(p);
     p->lock_wait_ms = ms;
     if (db) sqlite3_busy_handler(db, wait_for_lock, p);
 }
@@ -165,7 +168,7 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
 }
 
 int64_t cm_persist_query_int(cm_persist *p, const char *sql) {
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3 *db = store_db(p);
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
@@ -177,7 +180,7 @@ int64_t cm_persist_query_int(cm_persist *p, const char *sql) {
 /* Acknowledged writes need it, and so does the WAL VFS (wal_vfs.h): whatever
  * OGR_SQLITE_PRAGMA asked for, the store's connection commits with synchronous=FULL. */
 static cm_status require_full_sync(cm_persist *p, cm_error *err) {
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3 *db = store_db(p);
     if (!db) return cm_error_set(err, CM_ERR_IO, "store", "cannot reach the GeoPackage's SQLite connection");
     if (cm_persist_query_int(p, "PRAGMA synchronous") >= 2) return CM_OK; /* FULL or EXTRA */
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
@@ -418,7 +421,7 @@ static void append_identifier(cm_buf *sql, const char *name) {
 cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_digests *out, cm_error *err) {
     *out = (cm_row_digests){0};
     const struct persist_table *t = table_of(p, def);
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3 *db = store_db(p);
     if (!t) return table_missing(err, def);
     if (!db) return cm_error_set(err, CM_ERR_IO, def->id, "the store's SQLite connection is not available");
     if (!p->digest_fn) {
@@ -515,7 +518,7 @@ int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
 }
 
 int64_t cm_persist_data_version(cm_persist *p) {
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3 *db = store_db(p);
     if (!p->data_version &&
         (!db || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &p->data_version, NULL) != SQLITE_OK))
         return -1;
@@ -531,7 +534,7 @@ int64_t cm_persist_data_version(cm_persist *p) {
  * changes nothing goes first and waits its turn, as BEGIN IMMEDIATE would: afterwards nothing
  * can commit between a row read here and its rewrite. */
 static cm_status take_write_lock(cm_persist *p, cm_error *err) {
-    sqlite3 *db = GDALGetInternalHandle(p->ds, "SQLITE_HANDLE");
+    sqlite3 *db = store_db(p);
     if (!p->write_lock && (!db || sqlite3_prepare_v2(db, "DELETE FROM " CM_AUDIT_TABLE " WHERE 0", -1, &p->write_lock,
                                                      NULL) != SQLITE_OK))
         return cm_error_set(err, CM_ERR_IO, NULL, "begin: cannot prepare the store's lock statement");

@@ -12,7 +12,6 @@
 #include "clock.h"
 #include "persist_internal.h"
 
-#define AUDIT_TABLE CM_AUDIT_TABLE
 #define AUDIT_FEATURE_INDEX "cm_audit_feature"
 #define AUDIT_LAYER_INDEX "cm_audit_layer"
 #define TOKENS_TABLE "cm_tokens"
@@ -39,7 +38,7 @@ static cm_status ensure(cm_persist *p, const char *table, const column *cols, si
     bool created = false;
     if (!lyr) {
         char *opts[] = {"FID=seq", NULL};
-        lyr = GDALDatasetCreateLayer(p->ds, table, NULL, wkbNone, strcmp(table, AUDIT_TABLE) == 0 ? opts : NULL);
+        lyr = GDALDatasetCreateLayer(p->ds, table, NULL, wkbNone, strcmp(table, CM_AUDIT_TABLE) == 0 ? opts : NULL);
         if (!lyr) return cm_persist_gdal_error(err, table);
         created = true;
     }
@@ -64,7 +63,7 @@ static cm_status ensure(cm_persist *p, const char *table, const column *cols, si
  * predate them. */
 static cm_status ensure_audit_index(cm_persist *p, const char *name, const char *columns, cm_error *err) {
     char sql[200];
-    snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS %s ON " AUDIT_TABLE " (%s)", name, columns);
+    snprintf(sql, sizeof sql, "CREATE INDEX IF NOT EXISTS %s ON " CM_AUDIT_TABLE " (%s)", name, columns);
     CPLErrorReset();
     OGRLayerH res = GDALDatasetExecuteSQL(p->ds, sql, NULL, "SQLITE");
     if (res) GDALDatasetReleaseResultSet(p->ds, res);
@@ -72,7 +71,7 @@ static cm_status ensure_audit_index(cm_persist *p, const char *name, const char 
 }
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err) {
-    cm_status s = ensure(p, AUDIT_TABLE, audit_columns, sizeof audit_columns / sizeof *audit_columns, err);
+    cm_status s = ensure(p, CM_AUDIT_TABLE, audit_columns, sizeof audit_columns / sizeof *audit_columns, err);
     if (s == CM_OK) s = ensure_audit_index(p, AUDIT_FEATURE_INDEX, "layer, feature_id, seq", err);
     if (s == CM_OK) s = ensure_audit_index(p, AUDIT_LAYER_INDEX, "layer, seq", err);
     if (s == CM_OK) s = ensure(p, TOKENS_TABLE, token_columns, sizeof token_columns / sizeof *token_columns, err);
@@ -103,7 +102,7 @@ static int64_t get_i64(OGRFeatureH f, const char *field) {
 static bool audit_table(cm_persist *p) {
     _Static_assert(sizeof p->audit_field / sizeof *p->audit_field == AUDIT_COLUMNS, "one index per audit column");
     if (p->audit) return true;
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, AUDIT_TABLE);
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, CM_AUDIT_TABLE);
     if (!lyr) return false;
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(lyr);
     for (int i = 0; i < AUDIT_COLUMNS; i++)
@@ -114,7 +113,7 @@ static bool audit_table(cm_persist *p) {
 
 cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_error *err) {
     if (!audit_table(p))
-        return cm_error_set(err, CM_ERR_IO, AUDIT_TABLE, "the audit table or one of its columns is missing");
+        return cm_error_set(err, CM_ERR_IO, CM_AUDIT_TABLE, "the audit table or one of its columns is missing");
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(p->audit));
     if (!f) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     const int *at = p->audit_field;
@@ -131,12 +130,12 @@ cm_status cm_persist_audit_append(cm_persist *p, const cm_audit_record *rec, cm_
     set_str_at(f, at[AUDIT_HASH], rec->hash);
     OGRErr e = OGR_L_CreateFeature(p->audit, f);
     OGR_F_Destroy(f);
-    return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, AUDIT_TABLE);
+    return e == OGRERR_NONE ? CM_OK : cm_persist_gdal_error(err, CM_AUDIT_TABLE);
 }
 
 cm_status cm_persist_audit_get(cm_persist *p, int64_t seq, cm_audit_record *rec, cm_error *err) {
     memset(rec, 0, sizeof *rec);
-    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, AUDIT_TABLE);
+    OGRLayerH lyr = GDALDatasetGetLayerByName(p->ds, CM_AUDIT_TABLE);
     CPLErrorReset();
     OGRFeatureH f = OGR_L_GetFeature(lyr, seq);
     if (!f) return cm_error_set(err, CM_ERR_NOT_FOUND, "seq", "no audit record %lld", (long long)seq);
@@ -162,8 +161,8 @@ cm_status cm_persist_audit_last(cm_persist *p, int64_t *seq, char hash[2 * CM_SH
     *seq = 0;
     memcpy(hash, cm_audit_genesis, sizeof cm_audit_genesis);
     /* The table name is a constant, not request input. */
-    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, "SELECT seq, hash FROM " AUDIT_TABLE " ORDER BY seq DESC LIMIT 1", NULL, "SQLITE");
-    if (!res) return cm_persist_gdal_error(err, AUDIT_TABLE);
+    OGRLayerH res = GDALDatasetExecuteSQL(p->ds, "SELECT seq, hash FROM " CM_AUDIT_TABLE " ORDER BY seq DESC LIMIT 1", NULL, "SQLITE");
+    if (!res) return cm_persist_gdal_error(err, CM_AUDIT_TABLE);
     OGRFeatureH f = OGR_L_GetNextFeature(res);
     if (f) {
         /* GDAL turns the primary key into the result's FID rather than a field. */
@@ -241,7 +240,7 @@ cm_status cm_persist_token_revoke(cm_persist *p, const char *name, cm_error *err
 int64_t cm_persist_audit_max_feature_id(cm_persist *p, const cm_layer_def *def) {
     /* def->id is a checked identifier ([a-z0-9_]) from the configuration, never request input. */
     char sql[200];
-    snprintf(sql, sizeof sql, "SELECT MAX(feature_id) FROM " AUDIT_TABLE " WHERE layer = '%s'", def->id);
+    snprintf(sql, sizeof sql, "SELECT MAX(feature_id) FROM " CM_AUDIT_TABLE " WHERE layer = '%s'", def->id);
     int64_t max = cm_persist_query_int(p, sql);
     return max > 0 ? max : 0;
 }

@@ -2,6 +2,7 @@
 #include "row_digests.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int cm_row_digests_diff(const cm_row_digests *before, const cm_row_digests *after, int (*each)(int64_t id, void *cls),
                         void *cls) {
@@ -20,6 +21,17 @@ int cm_row_digests_diff(const cm_row_digests *before, const cm_row_digests *afte
         if (rc) return rc;
     }
     return 0;
+}
+
+bool cm_row_digests_copy(const cm_row_digests *from, cm_row_digests *out) {
+    size_t bytes = from->n * sizeof *from->rows;
+    *out = (cm_row_digests){bytes ? malloc(bytes) : NULL, bytes ? from->n : 0};
+    if (bytes && !out->rows) {
+        out->n = 0;
+        return false;
+    }
+    if (bytes) memcpy(out->rows, from->rows, bytes);
+    return true;
 }
 
 void cm_row_digests_release(cm_row_digests *d) {

@@ -9,6 +9,7 @@
 #ifndef CM_ROW_DIGESTS_H
 #define CM_ROW_DIGESTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ typedef struct cm_row_digests {
  * different digests, in ascending order; stops at the first nonzero return and returns it. */
 int cm_row_digests_diff(const cm_row_digests *before, const cm_row_digests *after, int (*each)(int64_t id, void *cls),
                         void *cls);
+
+/* A copy of from into *out (new rows, the caller's); false when memory is short (*out empty). */
+bool cm_row_digests_copy(const cm_row_digests *from, cm_row_digests *out);
 
 /* Frees the rows; leaves an empty list. Accepts an empty one. */
 void cm_row_digests_release(cm_row_digests *d);

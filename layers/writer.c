@@ -285,7 +285,7 @@ void cm_writer_process_batch(cm_writer *w, cm_edit *edits) {
     cm_row_digests *fresh = NULL;
     if (began && dv != w->data_version) {
         fresh = calloc(w->store->n ? w->store->n : 1, sizeof *fresh);
-        s = fresh ? cm_writer_follow_outside(w, &b, fresh, now, &err) : cm_error_set(&err, CM_ERR_NOMEM, NULL, NULL);
+        s = fresh ? cm_outside_follow(w, &b, fresh, now, &err) : cm_error_set(&err, CM_ERR_NOMEM, NULL, NULL);
     }
     for (cm_edit *e = edits; e && s == CM_OK; e = e->next) {
         cm_error_clear(&e->err);
@@ -433,19 +433,9 @@ cm_status cm_writer_start(cm_persist *p, cm_store *st, cm_token_registry *tokens
         int64_t audited = cm_persist_audit_max_feature_id(p, st->layers[i].def);
         w->next_id[i] = (audited > max_id ? audited : max_id) + 1;
     }
-    if (s != CM_OK) {
-        cm_persist_close(p);
-        free(w->next_id);
-        free(w);
-        return s;
-    }
-    w->seen = cm_persist_take_loaded(p, &w->data_version);
-    if (!w->seen) {
-        /* Not loaded by this handle: no baseline, so the first look compares every row. */
-        w->seen = calloc(st->n ? st->n : 1, sizeof *w->seen);
-        w->data_version = -2;
-        if (!w->seen) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    }
+    /* The look at the store starts from what the load saw (outside.c). */
+    if (s == CM_OK && !(w->seen = cm_persist_take_loaded(p, &w->data_version)))
+        s = cm_error_set(err, CM_ERR_INTERNAL, NULL, "the store was not loaded through this handle");
     if (s != CM_OK) {
         cm_persist_close(p);
         free(w->next_id);

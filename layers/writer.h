@@ -78,7 +78,8 @@ typedef void (*cm_change_listener)(void *cls, const cm_change *changes, size_t n
 
 typedef struct cm_writer cm_writer;
 
-/* Starts the worker on an open store (steals p; closed at stop) over the loaded st. Tokens
+/* Starts the worker on an open store (steals p; closed at stop) over st, loaded from p by
+ * cm_persist_load (CM_ERR_INTERNAL otherwise: the look at the store starts there). Tokens
  * are reloaded from the store into `tokens` every few seconds, so `crisismap token` works
  * while the server runs. listener may be NULL; before the thread starts it is called with
  * the last `replay` changes of the audit log, oldest first, so live events resume across

@@ -72,7 +72,7 @@ void cm_writer_process_batch(cm_writer *w, cm_edit *edits);
 /* outside.c: when another program committed since the last look, brings memory up to the
  * store inside the batch's open transaction; the layers' new digests go to fresh (one list
  * per store layer, the caller's). */
-cm_status cm_writer_follow_outside(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err);
+cm_status cm_outside_follow(cm_writer *w, batch *b, cm_row_digests *fresh, int64_t now, cm_error *err);
 /* outside.c: another program changed a layer's table while the server runs: the layer is
  * marked for /healthz, and the first such change of it is logged with the given message. */
 __attribute__((format(printf, 2, 3))) void cm_outside_mark_layer(cm_layer *layer, const char *fmt, ...);

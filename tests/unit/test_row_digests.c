@@ -48,6 +48,13 @@ int main(void) {
     s.stop_after = 2;
     CHECK(cm_row_digests_diff(&a, &b, note, &s) == 7 && s.n == 2);
 
+    cm_row_digests copy; /* a copy compares equal: nothing named */
+    CHECK(cm_row_digests_copy(&b, &copy) && copy.n == b.n && copy.rows != b.rows);
+    memset(&s, 0, sizeof s);
+    CHECK(cm_row_digests_diff(&b, &copy, note, &s) == 0 && s.n == 0);
+    cm_row_digests_release(&copy);
+    CHECK(cm_row_digests_copy(&empty, &copy) && copy.n == 0 && copy.rows == NULL);
+
     cm_row_digests owned = {malloc(2 * sizeof(cm_row_digest)), 2};
     cm_row_digests_release(&owned);
     CHECK(owned.rows == NULL && owned.n == 0);
