@@ -19,7 +19,9 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      disk's fsync rate drifts by 2x within seconds on this VM, and adjacent windows share its mood.
      With --floor, each pair has a third window between the two: the same 1-client creates against
      bench/http_floor.c (libmicrohttpd doing the raw insert on its own thread, nothing else): information,
-     what the HTTP round trip itself costs here.
+     what the HTTP round trip itself costs here. With --floor-owner, a fourth: http_floor.c --owner-thread
+     --audit (the insert and an audit row committed by a second thread that owns the store): information,
+     the least a server built as issue 3 asks does per create.
   3. creates, 8 clients : wrk -t2 -c8, the same.
   3b. paired, 8 clients : as 2b, with wrk -t2 -c8 beside the same raw 1-connection inserts (their points east of
      the read bbox, as in step 5). The 8-client figure is judged on its median pair ratio.
@@ -386,18 +388,18 @@ def paired_phase(a, env, measure, conns, threads, title):
         raw.insert_for(ins, 1.0)  # unrecorded warm-up of both sides
         Wrk(a.post_lua, a.base + "/", conns, threads, 1, dict(env, BW_LABEL=label + "-warm")).result()
         n0 = services_count(a.base)
-        floor = a.floor if conns == 1 else ""
-        if floor:
-            Wrk(a.post_lua, floor + "/", 1, 1, 1, dict(env, BW_LABEL=label + "-floor-warm")).result()
+        floors = {k: u for k, u in (("floor", a.floor), ("floor_owner", a.floor_owner)) if u and conns == 1}
+        for k, u in floors.items():
+            Wrk(a.post_lua, u + "/", 1, 1, 1, dict(env, BW_LABEL="%s-%s-warm" % (label, k))).result()
         for i in range(a.pairs):
             res = {}
-            sides = ("raw", "floor", "cm") if i % 2 == 0 else ("cm", "floor", "raw")
-            for side in (s for s in sides if s != "floor" or floor):
-                if side == "floor":
-                    r = summarize(Wrk(a.post_lua, floor + "/", 1, 1, a.pair_s,
-                                      dict(env, BW_LABEL="%s-floor-%d" % (label, i))).result(), 1, 1)
-                    res["floor"] = dict(n=r["ok"], s=r["dur_s"], per_s=r["ok_per_s"], p50_ms=r["p50_ms"],
-                                        p99_ms=r["p99_ms"], not_ok=r["not_ok"], errors=r["errors"])
+            sides = ("raw", "floor", "floor_owner", "cm")
+            for side in (s for s in (sides if i % 2 == 0 else reversed(sides)) if s in ("raw", "cm") or s in floors):
+                if side in floors:
+                    r = summarize(Wrk(a.post_lua, floors[side] + "/", 1, 1, a.pair_s,
+                                      dict(env, BW_LABEL="%s-%s-%d" % (label, side, i))).result(), 1, 1)
+                    res[side] = dict(n=r["ok"], s=r["dur_s"], per_s=r["ok_per_s"], p50_ms=r["p50_ms"],
+                                     p99_ms=r["p99_ms"], not_ok=r["not_ok"], errors=r["errors"])
                 elif side == "raw":
                     n, wall, lat = raw.insert_for(ins, a.pair_s)
                     res["raw"] = dict(n=n, s=round(wall, 3), per_s=round(n / wall, 1),
@@ -412,14 +414,17 @@ def paired_phase(a, env, measure, conns, threads, title):
                     if ph:
                         res["cm"]["phases"] = ph
             res["ratio"] = round(res["cm"]["per_s"] / res["raw"]["per_s"], 3) if res["raw"]["per_s"] else None
-            if "floor" in res and res["raw"]["per_s"]:
-                res["floor_ratio"] = round(res["floor"]["per_s"] / res["raw"]["per_s"], 3)
+            for k in floors:
+                if res["raw"]["per_s"]:
+                    res[k + "_ratio"] = round(res[k]["per_s"] / res["raw"]["per_s"], 3)
             pairs.append(res)
             ph = res["cm"].get("phases")
-            print("  pair %d: raw %7.1f inserts/s, crisismap %7.1f creates/s  ratio %.2fx%s%s" % (
+            print("  pair %d: raw %7.1f inserts/s, crisismap %7.1f creates/s  ratio %.2fx%s%s%s" % (
                 i + 1, res["raw"]["per_s"], res["cm"]["per_s"], res["ratio"] or 0,
                 "  (HTTP floor %.1f/s, %.2fx)" % (res["floor"]["per_s"], res.get("floor_ratio") or 0)
                 if "floor" in res else "",
+                "  (owner-thread floor %.1f/s, %.2fx)" % (res["floor_owner"]["per_s"], res.get("floor_owner_ratio") or 0)
+                if "floor_owner" in res else "",
                 "  [us per create: wait %.0f, apply %.0f, commit %.0f%s; %.1f creates per commit]" % (
                     ph["wait_us"], ph["apply_us"], ph["commit_us"],
                     ", rest %.0f" % ph["rest_us"] if "rest_us" in ph else "", ph["edits"] / max(1, ph["batches"]))
@@ -438,10 +443,11 @@ def paired_phase(a, env, measure, conns, threads, title):
                median_ratio=statistics.median(rs) if rs else None,
                not_ok=sum(x["cm"]["not_ok"] for x in pairs), errors=sum(x["cm"]["errors"] for x in pairs),
                services_before=n0, services_after=n1)
-    fr = [x["floor_ratio"] for x in pairs if x.get("floor_ratio") is not None]
-    if fr:
-        rec["floor_median_ratio"] = statistics.median(fr)
-        rec["floor_not_ok"] = sum(x["floor"]["not_ok"] + x["floor"]["errors"] for x in pairs)
+    for k in ("floor", "floor_owner"):
+        fr = [x[k + "_ratio"] for x in pairs if x.get(k + "_ratio") is not None]
+        if fr:
+            rec[k + "_median_ratio"] = statistics.median(fr)
+            rec[k + "_not_ok"] = sum(x[k]["not_ok"] + x[k]["errors"] for x in pairs if k in x)
     grew = (n1 - n0) if n0 is not None and n1 is not None else None
     rec["store_check"] = "ok" if grew is not None and ok <= grew <= ok + a.pairs * conns else "MISMATCH"
     append(a.out, rec)
@@ -720,19 +726,23 @@ def report(results, meta_path):
         p("")
         p("%s beside the raw insert (1 connection), in alternating %d s windows (the disk's fsync rate drifts over "
           "seconds)" % (who, pr["pair_s"]))
-        has_floor = "floor_median_ratio" in pr
-        fl = lambda q: ((f(q["floor"]["per_s"]), f(q["floor"]["p50_ms"], 2),
-                         "%.2fx" % q["floor_ratio"] if q.get("floor_ratio") is not None else "-")
-                        if has_floor and "floor" in q else (() if not has_floor else ("-", "-", "-")))
+        floors = [(k, name) for k, name in (("floor", "HTTP floor"), ("floor_owner", "owner-thread floor"))
+                  if k + "_median_ratio" in pr]
+        fl = lambda q: sum(((f(q[k]["per_s"]), f(q[k]["p50_ms"], 2),
+                             "%.2fx" % q[k + "_ratio"] if q.get(k + "_ratio") is not None else "-")
+                            if k in q else ("-", "-", "-") for k, _ in floors), ())
         table(p, ("pair", "raw inserts/s", "raw p50 ms", "crisismap creates/s", "crisismap p50 ms", "ratio")
-              + (("HTTP floor/s", "floor p50 ms", "floor ratio") if has_floor else ()),
+              + sum(((name + "/s", "p50 ms", "ratio") for _, name in floors), ()),
               [(str(i + 1), f(q["raw"]["per_s"]), f(q["raw"]["p50_ms"], 2), f(q["cm"]["per_s"]), f(q["cm"]["p50_ms"], 2),
                 "%.2fx" % q["ratio"] if q["ratio"] is not None else "-") + fl(q) for i, q in enumerate(pr["pairs"])]
               + [("all", f(pr["raw_per_s"]), "", f(pr["cm_per_s"]), "", "%.2fx" % (pr["cm_per_s"] / pr["raw_per_s"]))
-                 + (("", "", "%.2fx" % pr["floor_median_ratio"] + " (median)") if has_floor else ())])
-        if has_floor:
+                 + sum((("", "", "%.2fx" % pr[k + "_median_ratio"] + " (median)") for k, _ in floors), ())])
+        if "floor_median_ratio" in pr:
             p("  HTTP floor: bench/http_floor.c, libmicrohttpd on one thread doing the raw insert itself per request, "
               "no parsing, validation or audit record: what HTTP costs on this box")
+        if "floor_owner_median_ratio" in pr:
+            p("  owner-thread floor: http_floor.c --owner-thread --audit, the same with an audit row in the transaction "
+              "and the commit on a second thread that owns the store: the least a server built as issue 3 asks does")
         phs = [(i, q["raw"], q["cm"]["phases"]) for i, q in enumerate(pr["pairs"]) if q["cm"].get("phases")]
         if phs and m == "write_c1_paired":
             p("  where a 1-client create's time goes (server's /healthz totals over each window), us per create:")
@@ -808,6 +818,14 @@ def report(results, meta_path):
             pr["floor_median_ratio"], statistics.median(cf) if cf else 0,
             "" if not pr.get("floor_not_ok") else " (floor answered %d non-201/errors)" % pr["floor_not_ok"],
             ", ".join("%.2fx" % x for x in fr)))
+    if pr and pr.get("floor_owner_median_ratio") is not None:
+        fr = [q["floor_owner_ratio"] for q in pr["pairs"] if q.get("floor_owner_ratio") is not None]
+        cf = [q["cm"]["per_s"] / q["floor_owner"]["per_s"] for q in pr["pairs"]
+              if "floor_owner" in q and q["floor_owner"]["per_s"]]
+        p("  owner-thread floor / raw, same pairs (info)     %6.2fx   crisismap / owner-thread floor %.2fx%s   (pairs: %s)" % (
+            pr["floor_owner_median_ratio"], statistics.median(cf) if cf else 0,
+            "" if not pr.get("floor_owner_not_ok") else " (it answered %d non-201/errors)" % pr["floor_owner_not_ok"],
+            ", ".join("%.2fx" % x for x in fr)))
     if raw1 and c1:
         x = c1["ok_per_s"] / raw1
         p("  creates/s 1 client / raw GPKG insert/s          %6.2fx   %s%s%s" % (
@@ -880,6 +898,8 @@ def main():
     r.add_argument("--pairs", type=int, default=6, help="raw/crisismap window pairs of each paired phase (1 and 8 clients)")
     r.add_argument("--pair-s", type=int, default=2, help="seconds per window of the paired phase")
     r.add_argument("--floor", default="", help="URL of bench/http_floor.c's server: a third window in each 1-client pair")
+    r.add_argument("--floor-owner", default="",
+                   help="URL of bench/http_floor.c --owner-thread --audit: a fourth window in each 1-client pair")
     r.add_argument("--read-rounds", type=int, default=3, help="idle/loaded window pairs, in turn")
     r.add_argument("--retries", type=int, default=1, help="repeat a phase disturbed by other work at most this often")
     r.add_argument("--deadline", type=float, default=0, help="epoch seconds: no repeats that would end after it")

@@ -1,15 +1,24 @@
-/* http_floor.c — the thinnest durable HTTP writer, for the write benchmark (bench/write.sh).
+/* http_floor.c — the thinnest durable HTTP writers, for the write benchmark (bench/write.sh).
  *
- * usage: http-floor STORE.gpkg
+ * usage: http-floor [--audit] [--owner-thread] STORE.gpkg
  *
  * Listens on 127.0.0.1 (a free port, printed alone on the first line of stdout) with
  * libmicrohttpd on one thread, and answers every request with a body by inserting one row
  * into STORE's `services` table, committed before its 201 (WAL, synchronous=FULL): the same
- * row, triggers and transaction as raw_gpkg_insert.py's 1-connection mode, done in C on the
- * HTTP thread. No parsing, validation, audit record, snapshot or response body worth the
- * name. It is what HTTP itself costs on this box, so the report can tell how much of the gap
- * between crisismap's creates and raw inserts is the HTTP round trip and how much is the
- * server's own work. Stops on SIGTERM or SIGINT. */
+ * row, triggers and transaction as raw_gpkg_insert.py's 1-connection mode, done in C. No
+ * parsing, validation, snapshot or response body worth the name. Stops on SIGTERM or SIGINT.
+ *
+ * Plain, the insert runs on the HTTP thread: what HTTP itself costs on this box, so the
+ * report can tell how much of the gap between crisismap's creates and raw inserts is the
+ * HTTP round trip and how much is the server's own work.
+ *
+ * --audit adds, in the same transaction, a cm_audit row like raw_gpkg_insert.py's c1_audit
+ * mode (the JSON of the feature padded to ~0.7 KB; fixed hashes, no SHA-256). --owner-thread
+ * moves the insert and its commit to a second thread that owns the connection to the store:
+ * the HTTP thread suspends the request, queues it and is woken to answer after the commit.
+ * Together they are the least any server built as issue 3 asks can do per create (one
+ * persistence thread owns the store, the audit record commits with the change), without
+ * any of the rest of crisismap's work: the ceiling of the 1-client ratio on this box. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -18,13 +27,15 @@
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static sqlite3 *db;
-static sqlite3_stmt *insert_row, *begin_tx, *commit_tx, *rollback_tx;
+static sqlite3_stmt *insert_row, *insert_audit, *begin_tx, *commit_tx, *rollback_tx;
 static long seq;
+static int with_audit, owner_thread;
 
 /* The point of a GeoPackage geometry blob, as the R-tree triggers need it. */
 static int blob_point(const unsigned char *b, int n, double *x, double *y) {
@@ -60,6 +71,28 @@ static int step_reset(sqlite3_stmt *s) {
     return rc == SQLITE_DONE;
 }
 
+static int insert_audit_row(double x, double y, const char *name, const char *now, time_t t) {
+    static const char hash[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    long long fid = sqlite3_last_insert_rowid(db);
+    char after[1024];
+    snprintf(after, sizeof after,
+             "{\"type\":\"Feature\",\"id\":%lld,\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.6f,%.6f]},"
+             "\"properties\":{\"name\":\"%s\",\"kind\":\"water\",\"capacity\":%ld,\"created\":\"%s\","
+             "\"updated\":\"%s\",\"updated_by\":\"bench\",\"version\":1,\"pad\":\"%0400d\"}}",
+             fid, x, y, name, seq % 500, now, now, 0);
+    sqlite3_bind_int64(insert_audit, 1, (long long)t * 1000);
+    sqlite3_bind_text(insert_audit, 2, "bench", -1, SQLITE_STATIC);
+    sqlite3_bind_text(insert_audit, 3, "operator", -1, SQLITE_STATIC);
+    sqlite3_bind_text(insert_audit, 4, "created", -1, SQLITE_STATIC);
+    sqlite3_bind_text(insert_audit, 5, "services", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(insert_audit, 6, fid);
+    sqlite3_bind_null(insert_audit, 7);
+    sqlite3_bind_text(insert_audit, 8, after, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_audit, 9, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(insert_audit, 10, hash, -1, SQLITE_STATIC);
+    return step_reset(insert_audit);
+}
+
 static int insert_one(void) {
     /* GeoPackageBinary: "GP", version 0, flags 1 (little-endian, no envelope), srs 4326; WKB Point. */
     unsigned char g[29] = {'G', 'P', 0, 1};
@@ -85,25 +118,74 @@ static int insert_one(void) {
     sqlite3_bind_text(insert_row, 6, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(insert_row, 7, "bench", -1, SQLITE_STATIC);
     sqlite3_bind_int(insert_row, 8, 1);
-    if (step_reset(insert_row) && step_reset(commit_tx)) return 1;
+    if (step_reset(insert_row) && (!with_audit || insert_audit_row(x, y, name, now, t)) && step_reset(commit_tx))
+        return 1;
     step_reset(rollback_tx);
     return 0;
+}
+
+/* A request with a body, from its head to its answer. With --owner-thread it waits in the
+ * queue (QUEUED) until the owner has committed its row (DONE). */
+struct request {
+    struct MHD_Connection *conn;
+    enum { FRESH, QUEUED, DONE } state;
+    int ok;
+    struct request *next;
+};
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_nonempty = PTHREAD_COND_INITIALIZER;
+static struct request *queue_head, *queue_tail;
+
+static void queue_push(struct request *r) {
+    pthread_mutex_lock(&queue_lock);
+    if (queue_tail) queue_tail->next = r;
+    else queue_head = r;
+    queue_tail = r;
+    pthread_cond_signal(&queue_nonempty);
+    pthread_mutex_unlock(&queue_lock);
+}
+
+/* The --owner-thread: the only user of the store's connection. Runs until the process exits. */
+static void *owner_main(void *unused) {
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&queue_lock);
+        while (!queue_head) pthread_cond_wait(&queue_nonempty, &queue_lock);
+        struct request *r = queue_head;
+        queue_head = r->next;
+        if (!queue_head) queue_tail = NULL;
+        pthread_mutex_unlock(&queue_lock);
+        r->ok = insert_one();
+        r->state = DONE; /* read by the HTTP thread after the resume, which orders it */
+        MHD_resume_connection(r->conn);
+    }
+    return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     (void)cls, (void)url, (void)method, (void)version, (void)upload;
-    static int seen;
     if (!*con_cls) { /* headers only: wait for the body */
-        *con_cls = &seen;
+        struct request *r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->conn = conn;
+        *con_cls = r;
         return MHD_YES;
     }
     if (*upload_size) {
         *upload_size = 0;
         return MHD_YES;
     }
+    struct request *req = *con_cls;
+    if (owner_thread && req->state == FRESH) {
+        req->state = QUEUED;
+        MHD_suspend_connection(conn);
+        queue_push(req);
+        return MHD_YES;
+    }
     static const char body[] = "{\"type\":\"Feature\"}";
-    int ok = insert_one();
+    int ok = owner_thread ? req->ok : insert_one();
     struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/geo+json");
@@ -112,9 +194,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return rc;
 }
 
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
+    (void)cls, (void)conn, (void)why;
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
 int main(int argc, char **argv) {
+    for (; argc > 2 && argv[1][0] == '-'; argc--, argv++) {
+        if (strcmp(argv[1], "--audit") == 0) with_audit = 1;
+        else if (strcmp(argv[1], "--owner-thread") == 0) owner_thread = 1;
+        else break;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: http-floor STORE.gpkg\n");
+        fprintf(stderr, "usage: http-floor [--audit] [--owner-thread] STORE.gpkg\n");
         return 2;
     }
     static const int X = 0, Y = 1;
@@ -130,6 +223,10 @@ int main(int argc, char **argv) {
                            "INSERT INTO services (geom, name, kind, capacity, created, updated, updated_by, version) "
                            "VALUES (?,?,?,?,?,?,?,?)",
                            -1, &insert_row, NULL) != SQLITE_OK ||
+        (with_audit && sqlite3_prepare_v2(db,
+                                          "INSERT INTO cm_audit (time_ms, actor, role, action, layer, feature_id, "
+                                          "before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                          -1, &insert_audit, NULL) != SQLITE_OK) ||
         sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin_tx, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "COMMIT", -1, &commit_tx, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "ROLLBACK", -1, &rollback_tx, NULL) != SQLITE_OK) {
@@ -147,8 +244,14 @@ int main(int argc, char **argv) {
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL,
-                                            NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME,
+                                            0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    pthread_t owner;
+    if (d && owner_thread && pthread_create(&owner, NULL, owner_main, NULL) != 0) {
+        fprintf(stderr, "http-floor: cannot start the owner thread\n");
+        return 1;
+    }
     const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (!info) {
         fprintf(stderr, "http-floor: cannot listen on 127.0.0.1\n");
@@ -158,8 +261,10 @@ int main(int argc, char **argv) {
     fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
+    if (owner_thread) _exit(0); /* the owner thread never returns; the store is committed row by row */
     MHD_stop_daemon(d);
     sqlite3_finalize(insert_row);
+    sqlite3_finalize(insert_audit);
     sqlite3_finalize(begin_tx);
     sqlite3_finalize(commit_tx);
     sqlite3_finalize(rollback_tx);

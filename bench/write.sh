@@ -51,7 +51,7 @@ die() { echo "write.sh: $*" >&2; exit 1; }
 . "$HERE/lib.sh"   # alive, stop_pid, crisismap_binary
 
 # ---------------------------------------------------------------- stop what we started (by pid only)
-stop_server() { stop_pid "$WD/crisismap.pid" "$SRV_NAME" 10; stop_pid "$WD/http-floor.pid" http-floor 5; }
+stop_server() { stop_pid "$WD/crisismap.pid" "$SRV_NAME" 10; stop_pid "$WD/http-floor.pid" http-floor 5; stop_pid "$WD/http-floor-owner.pid" http-floor 5; }
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -119,17 +119,24 @@ EOF
 echo "config: $WD/crisismap.json (bench/config/crisismap.json with absolute paths, access_log false)"
 
 # ---------------------------------------------------------------- 4. crisismap
-say "HTTP floor: bench/http_floor.c on a copy of the store (information for the 1-client pairs)"
-FLOOR_URL=; mkdir -p "$WD/bin"
+say "HTTP floors: bench/http_floor.c on copies of the store (information for the 1-client pairs)"
+# start_floor NAME [FLAGS...]: prints the floor's URL, or nothing if it did not start (the pairs go without it)
+start_floor() {
+    local name=$1; shift
+    "$PY" -c 'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d)' \
+        "$STORE" "$WD/raw/$name.gpkg" || return 0
+    "$WD/bin/http-floor" "$@" "$WD/raw/$name.gpkg" > "$WD/$name.port" 2> "$WD/$name.log" &
+    echo $! > "$WD/$name.pid"
+    for _ in $(seq 50); do [ -s "$WD/$name.port" ] && break; sleep 0.1; done
+    if [ -s "$WD/$name.port" ]; then echo "http://127.0.0.1:$(head -1 "$WD/$name.port")"
+    else echo "$name did not start ($(tail -1 "$WD/$name.log")): the pairs go without it" >&2; fi
+}
+FLOOR_URL=; FLOOR_OWNER_URL=; mkdir -p "$WD/bin"
 if cc -std=c17 -O2 -Wall -Wextra -Werror -o "$WD/bin/http-floor" "$HERE/http_floor.c" -lmicrohttpd -lsqlite3 -lpthread \
-        > "$WD/http-floor-build.log" 2>&1 \
-   && "$PY" -c 'import sqlite3, sys; s = sqlite3.connect(sys.argv[1]); d = sqlite3.connect(sys.argv[2]); s.backup(d)' \
-        "$STORE" "$WD/raw/http-floor.gpkg"; then
-    "$WD/bin/http-floor" "$WD/raw/http-floor.gpkg" > "$WD/http-floor.port" 2> "$WD/http-floor.log" &
-    echo $! > "$WD/http-floor.pid"
-    for _ in $(seq 50); do [ -s "$WD/http-floor.port" ] && break; sleep 0.1; done
-    if [ -s "$WD/http-floor.port" ]; then FLOOR_URL=http://127.0.0.1:$(head -1 "$WD/http-floor.port"); echo "listening on $FLOOR_URL"
-    else echo "http-floor did not start ($(tail -1 "$WD/http-floor.log")): the pairs go without it"; fi
+        > "$WD/http-floor-build.log" 2>&1; then
+    FLOOR_URL=$(start_floor http-floor)
+    FLOOR_OWNER_URL=$(start_floor http-floor-owner --owner-thread --audit)
+    echo "HTTP floor: ${FLOOR_URL:-none}; owner-thread floor (--owner-thread --audit): ${FLOOR_OWNER_URL:-none}"
 else
     echo "http-floor not built (log: $WD/http-floor-build.log): the pairs go without it"
 fi
@@ -163,7 +170,7 @@ alive "$CM_PID" || die "crisismap (pid $CM_PID) stopped while idle; its log ends
 say "crisismap: creates with 1 and 8 clients, reads idle and under 8 writers (wrk)"
 timeout -k 5 $(( 2 * (PHASES * D + (PHASES - 1) * WARM + 1) + 240 )) "$PY" "$HERE/bench_write.py" run --base "$CM" --token-file "$WD/token" \
     --pid "$CM_PID" --run "$WD/run" --out "$OUT" -d "$D" --warm "$WARM" --read-delay-ms "$READ_DELAY_MS" --read-rounds "$READ_ROUNDS" --deadline "$DEADLINE" \
-    --raw-src "$STORE" --raw-dir "$WD/raw" --pairs "$PAIRS" --pair-s "$PAIR_S" --floor "$FLOOR_URL" \
+    --raw-src "$STORE" --raw-dir "$WD/raw" --pairs "$PAIRS" --pair-s "$PAIR_S" --floor "$FLOOR_URL" --floor-owner "$FLOOR_OWNER_URL" \
     || { alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
          die "bench_write.py failed"; }
 alive "$CM_PID" || die "crisismap (pid $CM_PID) is no longer running; its log ends: $(tail -1 "$WD/crisismap.log")"
