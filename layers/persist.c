@@ -1,9 +1,10 @@
-/* persist.c — GeoPackage through OGR: schema set-up, loading, inserting.
+/* persist.c — GeoPackage through OGR: opening the store, schema set-up, transactions, and
+ * writing layer rows. Reading them (the start-up load, one row, the rows' digests) is
+ * persist_read.c's.
  *
  * DESIGN: the table layout follows the layer definitions; a column the definition lacks
  * is ignored on load, a missing one is added, so a layers.json that gains a property
- * works on an existing store. Values are read by the definition's type, converting from
- * whatever the column holds (a datetime kept as text, say). */
+ * works on an existing store. */
 #include "persist.h"
 
 #include <cpl_conv.h>
@@ -18,13 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "buf.h"
 #include "clock.h"
 #include "datetime.h"
-#include "grow.h"
 #include "ogr_geom.h"
-#include "utf8.h"
-#include "validate.h"
 #include "wal_vfs.h"
 
 #include "persist_internal.h"
@@ -82,23 +79,14 @@ static int wait_for_lock(void *cls, int count) {
     return 1;
 }
 
-/* The store's own SQLite connection, GDAL's: the documented way to set what GDAL's GeoPackage
- * driver does not (a bounded lock wait, a statement of our own). NULL if GDAL gives none. */
-static sqlite3 *store_db(cm_persist *p) { return GDALGetInternalHandle(p->ds, "SQLITE_HANDLE"); }
+sqlite3 *cm_persist_store_db(cm_persist *p) { return GDALGetInternalHandle(p->ds, "SQLITE_HANDLE"); }
 
 void cm_persist_set_lock_wait(cm_persist *p, long ms) {
     /* GDAL's GeoPackage driver waits for the lock without a bound. */
-    sqlite3 *db = store_db(p);
+    sqlite3 *db = cm_persist_store_db(p);
     p->lock_wait_ms = ms;
     if (db) sqlite3_busy_handler(db, wait_for_lock, p);
 }
-
-/* A layer's table and where each property of its definition is among the table's fields,
- * looked up once: by name, GDAL compares with every field, case-blind, on every write. */
-struct persist_table {
-    OGRLayerH lyr; /* NULL: not looked up yet */
-    int *field;    /* per property of the definition; -1 where the table has no such field */
-};
 
 static void forget_table(cm_persist *p, const cm_layer_def *def) {
     for (size_t i = 0; p->tables && i < p->defs->n; i++)
@@ -108,9 +96,7 @@ static void forget_table(cm_persist *p, const cm_layer_def *def) {
         }
 }
 
-/* NULL when the table is missing, def is not one of the definitions the store was opened
- * with, or memory is short. */
-static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *def) {
+const struct persist_table *cm_persist_table_of(cm_persist *p, const cm_layer_def *def) {
     if (!p->tables && p->defs && p->defs->n) p->tables = calloc(p->defs->n, sizeof *p->tables);
     struct persist_table *t = NULL;
     for (size_t i = 0; p->tables && i < p->defs->n; i++)
@@ -128,7 +114,7 @@ static const struct persist_table *table_of(cm_persist *p, const cm_layer_def *d
     return t;
 }
 
-static cm_status table_missing(cm_error *err, const cm_layer_def *def) {
+cm_status cm_persist_table_missing(cm_error *err, const cm_layer_def *def) {
     return cm_error_set(err, CM_ERR_IO, def->id,
                         "table %s missing, or not one of the store's layers (or no memory to look it up)", def->id);
 }
@@ -168,7 +154,7 @@ static cm_status ensure_table(cm_persist *p, const cm_layer_def *def, cm_error *
 }
 
 int64_t cm_persist_query_int(cm_persist *p, const char *sql) {
-    sqlite3 *db = store_db(p);
+    sqlite3 *db = cm_persist_store_db(p);
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
@@ -180,7 +166,7 @@ int64_t cm_persist_query_int(cm_persist *p, const char *sql) {
 /* Acknowledged writes need it, and so does the WAL VFS (wal_vfs.h): whatever
  * OGR_SQLITE_PRAGMA asked for, the store's connection commits with synchronous=FULL. */
 static cm_status require_full_sync(cm_persist *p, cm_error *err) {
-    sqlite3 *db = store_db(p);
+    sqlite3 *db = cm_persist_store_db(p);
     if (!db) return cm_error_set(err, CM_ERR_IO, "store", "cannot reach the GeoPackage's SQLite connection");
     if (cm_persist_query_int(p, "PRAGMA synchronous") >= 2) return CM_OK; /* FULL or EXTRA */
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
@@ -261,16 +247,9 @@ cm_status cm_persist_open(const char *path, const cm_layer_defs *defs, bool crea
     return CM_OK;
 }
 
-static void forget_loaded(cm_persist *p) {
-    for (size_t i = 0; p->loaded_digests && i < p->n_loaded; i++) cm_row_digests_release(&p->loaded_digests[i]);
-    free(p->loaded_digests);
-    p->loaded_digests = NULL;
-    p->n_loaded = 0;
-}
-
 void cm_persist_close(cm_persist *p) {
     if (!p) return;
-    forget_loaded(p);
+    cm_persist_forget_loaded(p);
     for (size_t i = 0; p->tables && i < p->defs->n; i++) free(p->tables[i].field);
     free(p->tables);
     sqlite3_finalize(p->data_version); /* before GDAL closes the connection it belongs to */
@@ -278,231 +257,6 @@ void cm_persist_close(cm_persist *p) {
     if (p->ds) GDALClose(p->ds);
     free(p->path);
     free(p);
-}
-
-static int64_t ogr_datetime_ms(OGRFeatureH f, int i, bool *ok) {
-    int y, mo, d, h, mi, tz;
-    float sec;
-    *ok = OGR_F_GetFieldAsDateTimeEx(f, i, &y, &mo, &d, &h, &mi, &sec, &tz) != 0;
-    if (!*ok) return 0;
-    int64_t ms = cm_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000LL +
-                 ((int64_t)h * 3600 + mi * 60) * 1000 + (int64_t)(sec * 1000.0f + 0.5f);
-    if (tz > 100) ms -= (int64_t)(tz - 100) * 15 * 60000;
-    else if (tz > 1 && tz < 100) ms += (int64_t)(100 - tz) * 15 * 60000;
-    return ms;
-}
-
-/* Reads the declared properties of an OGR feature. idx maps property -> field index. */
-static cm_value *read_values(const cm_layer_def *def, OGRFeatureH f, const int *idx) {
-    cm_value *v = cm_values_create(def);
-    if (!v) return NULL;
-    for (size_t i = 0; i < def->n_props; i++) {
-        int fi = idx[i];
-        if (fi < 0 || !OGR_F_IsFieldSetAndNotNull(f, fi)) continue;
-        switch (def->props[i].type) {
-        case CM_PROP_STRING: {
-            const char *s = OGR_F_GetFieldAsString(f, fi);
-            if (!cm_utf8_valid(s, strlen(s))) continue; /* never emit broken JSON */
-            v[i].u.s = strdup(s);
-            v[i].set = v[i].u.s != NULL;
-            break;
-        }
-        case CM_PROP_INTEGER: v[i].u.i = OGR_F_GetFieldAsInteger64(f, fi); v[i].set = true; break;
-        case CM_PROP_NUMBER: v[i].u.d = OGR_F_GetFieldAsDouble(f, fi); v[i].set = true; break;
-        case CM_PROP_BOOLEAN: v[i].u.b = OGR_F_GetFieldAsInteger(f, fi) != 0; v[i].set = true; break;
-        case CM_PROP_DATETIME: {
-            OGRFieldType ft = OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, fi));
-            bool ok = false;
-            if (ft == OFTDateTime || ft == OFTDate) v[i].u.t_ms = ogr_datetime_ms(f, fi, &ok);
-            else ok = cm_datetime_parse(OGR_F_GetFieldAsString(f, fi), &v[i].u.t_ms);
-            v[i].set = ok;
-            break;
-        }
-        }
-    }
-    return v;
-}
-
-/* A row of def's table as a feature, read as the start-up load reads it, so that a row the
- * server wrote and its feature in memory compare equal (same JSON, same hash). idx maps
- * property -> field index. */
-static cm_status feature_of_row(const cm_layer_def *def, OGRFeatureH f, const int *idx, cm_feature **out,
-                                cm_error *err) {
-    cm_geom g;
-    cm_status s = cm_ogr_to_geom(OGR_F_GetGeometryRef(f), CM_MAX_VERTICES, &g, err);
-    if (s != CM_OK) return s;
-    cm_value *values = read_values(def, f, idx);
-    if (!values) {
-        cm_geom_release(&g);
-        return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    }
-    s = cm_feature_create(def, OGR_F_GetFID(f), &g, values, out);
-    return s == CM_OK ? CM_OK : cm_error_set(err, s, NULL, NULL);
-}
-
-static cm_status load_layer(cm_persist *p, cm_layer *layer, cm_error *err) {
-    const cm_layer_def *def = layer->def;
-    const struct persist_table *t = table_of(p, def);
-    if (!t) return table_missing(err, def);
-    GIntBig count = OGR_L_GetFeatureCount(t->lyr, TRUE);
-    size_t cap = count > 0 ? (size_t)count : 16, n = 0;
-    cm_feature **features = malloc(cap * sizeof *features);
-    if (!features) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    cm_status s = CM_OK;
-    OGR_L_ResetReading(t->lyr);
-    OGRFeatureH f;
-    while (s == CM_OK && (f = OGR_L_GetNextFeature(t->lyr)) != NULL) {
-        if (n == cap) {
-            cap *= 2;
-            cm_feature **grown = realloc(features, cap * sizeof *features);
-            if (!grown) s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-            else features = grown;
-        }
-        if (s == CM_OK && (s = feature_of_row(def, f, t->field, &features[n], err)) == CM_OK) n++;
-        OGR_F_Destroy(f);
-    }
-    if (s != CM_OK) {
-        for (size_t i = 0; i < n; i++) cm_feature_unref(features[i]);
-        free(features);
-        return s;
-    }
-    cm_snapshot *snap;
-    s = cm_snapshot_create(def, features, n, &snap);
-    if (s != CM_OK) return cm_error_set(err, s, NULL, NULL);
-    cm_layer_publish(layer, snap);
-    return CM_OK;
-}
-
-cm_status cm_persist_read(cm_persist *p, const cm_layer_def *def, int64_t id, cm_feature **out, cm_error *err) {
-    *out = NULL;
-    const struct persist_table *t = table_of(p, def);
-    if (!t) return table_missing(err, def);
-    CPLErrorReset();
-    OGRFeatureH f = OGR_L_GetFeature(t->lyr, id);
-    if (!f) return CPLGetLastErrorType() >= CE_Failure ? cm_persist_gdal_error(err, def->id) : CM_OK;
-    cm_status s = feature_of_row(def, f, t->field, out, err);
-    OGR_F_Destroy(f);
-    return s;
-}
-
-/* cm_row_digest(a, b, ...): FNV-1a over each argument's type and stored bytes. */
-static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-    uint64_t h = CM_FNV_SEED;
-    for (int i = 0; i < argc; i++) {
-        unsigned char type = (unsigned char)sqlite3_value_type(argv[i]);
-        h = cm_hash_fnv1a(&type, 1, h);
-        if (type == SQLITE_INTEGER) {
-            sqlite3_int64 v = sqlite3_value_int64(argv[i]);
-            h = cm_hash_fnv1a(&v, sizeof v, h);
-        } else if (type == SQLITE_FLOAT) {
-            double v = sqlite3_value_double(argv[i]);
-            h = cm_hash_fnv1a(&v, sizeof v, h);
-        } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
-            const void *v =
-                type == SQLITE_TEXT ? (const void *)sqlite3_value_text(argv[i]) : sqlite3_value_blob(argv[i]);
-            int n = sqlite3_value_bytes(argv[i]);
-            h = cm_hash_fnv1a(&n, sizeof n, h);
-            if (v) h = cm_hash_fnv1a(v, (size_t)n, h);
-        }
-    }
-    sqlite3_result_int64(ctx, (sqlite3_int64)h);
-}
-
-/* Appends "name" to sql, quoted as an SQL identifier. */
-static void append_identifier(cm_buf *sql, const char *name) {
-    cm_buf_append_char(sql, '"');
-    for (const char *c = name; *c; c++) {
-        if (*c == '"') cm_buf_append_char(sql, '"');
-        cm_buf_append_char(sql, *c);
-    }
-    cm_buf_append_char(sql, '"');
-}
-
-cm_status cm_persist_row_digests(cm_persist *p, const cm_layer_def *def, cm_row_digests *out, cm_error *err) {
-    *out = (cm_row_digests){0};
-    const struct persist_table *t = table_of(p, def);
-    sqlite3 *db = store_db(p);
-    if (!t) return table_missing(err, def);
-    if (!db) return cm_error_set(err, CM_ERR_IO, def->id, "the store's SQLite connection is not available");
-    if (!p->digest_fn) {
-        if (sqlite3_create_function_v2(db, "cm_row_digest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, row_digest_fn,
-                                       NULL, NULL, NULL) != SQLITE_OK)
-            return cm_error_set(err, CM_ERR_IO, def->id, "cannot register the row digest: %s", sqlite3_errmsg(db));
-        p->digest_fn = true;
-    }
-    /* The columns the features are read from: the geometry and every declared property the
-     * table has (a column a GIS added that no property names is not served, so not compared). */
-    const char *fid = OGR_L_GetFIDColumn(t->lyr), *geom = OGR_L_GetGeometryColumn(t->lyr);
-    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(t->lyr);
-    cm_buf sql;
-    cm_buf_init(&sql, 1 << 20);
-    cm_buf_append_str(&sql, "SELECT ");
-    append_identifier(&sql, fid && fid[0] ? fid : "fid");
-    cm_buf_append_str(&sql, ", cm_row_digest(");
-    bool first = true;
-    if (geom && geom[0]) {
-        append_identifier(&sql, geom);
-        first = false;
-    }
-    for (size_t i = 0; i < def->n_props; i++) {
-        if (t->field[i] < 0) continue;
-        if (!first) cm_buf_append_char(&sql, ',');
-        append_identifier(&sql, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, t->field[i])));
-        first = false;
-    }
-    if (first) cm_buf_append_str(&sql, "NULL");
-    cm_buf_append_str(&sql, ") FROM ");
-    append_identifier(&sql, OGR_L_GetName(t->lyr));
-    cm_buf_append_str(&sql, " ORDER BY 1");
-    sqlite3_stmt *st = NULL;
-    int rc = sql.failed || !sql.data ? SQLITE_NOMEM : sqlite3_prepare_v2(db, sql.data, (int)sql.len, &st, NULL);
-    cm_buf_release(&sql);
-    if (rc != SQLITE_OK)
-        return cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
-    size_t cap = 0;
-    cm_status s = CM_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cm_row_digest *grown = cm_grow(out->rows, &cap, out->n, sizeof *out->rows, 256);
-        if (!grown) {
-            s = cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-            break;
-        }
-        out->rows = grown;
-        out->rows[out->n++] = (cm_row_digest){sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1)};
-    }
-    if (s == CM_OK && rc != SQLITE_DONE)
-        s = cm_error_set(err, CM_ERR_IO, def->id, "cannot read the row digests: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    if (s != CM_OK) cm_row_digests_release(out);
-    return s;
-}
-
-/* In this order, without a transaction around them: another program's commit after the
- * data_version makes the writer look again, and a row it changed between the digests and the
- * load is in memory as changed, which the writer's next look compares equal. */
-cm_status cm_persist_load(cm_persist *p, cm_store *st, cm_error *err) {
-    forget_loaded(p);
-    p->loaded_data_version = cm_persist_data_version(p);
-    p->loaded_digests = calloc(st->n ? st->n : 1, sizeof *p->loaded_digests);
-    if (!p->loaded_digests) return cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
-    p->n_loaded = st->n;
-    for (size_t i = 0; i < st->n; i++) {
-        cm_status s = cm_persist_row_digests(p, st->layers[i].def, &p->loaded_digests[i], err);
-        if (s != CM_OK) return s;
-    }
-    for (size_t i = 0; i < st->n; i++) {
-        cm_status s = load_layer(p, &st->layers[i], err);
-        if (s != CM_OK) return s;
-    }
-    return CM_OK;
-}
-
-cm_row_digests *cm_persist_take_loaded(cm_persist *p, int64_t *data_version) {
-    cm_row_digests *d = p->loaded_digests;
-    *data_version = p->loaded_data_version;
-    p->loaded_digests = NULL;
-    p->n_loaded = 0;
-    return d;
 }
 
 int64_t cm_persist_count(cm_persist *p, const cm_layer_def *def) {
@@ -518,7 +272,7 @@ int64_t cm_persist_max_id(cm_persist *p, const cm_layer_def *def) {
 }
 
 int64_t cm_persist_data_version(cm_persist *p) {
-    sqlite3 *db = store_db(p);
+    sqlite3 *db = cm_persist_store_db(p);
     if (!p->data_version &&
         (!db || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &p->data_version, NULL) != SQLITE_OK))
         return -1;
@@ -534,7 +288,7 @@ int64_t cm_persist_data_version(cm_persist *p) {
  * changes nothing goes first and waits its turn, as BEGIN IMMEDIATE would: afterwards nothing
  * can commit between a row read here and its rewrite. */
 static cm_status take_write_lock(cm_persist *p, cm_error *err) {
-    sqlite3 *db = store_db(p);
+    sqlite3 *db = cm_persist_store_db(p);
     if (!p->write_lock && (!db || sqlite3_prepare_v2(db, "DELETE FROM " CM_AUDIT_TABLE " WHERE 0", -1, &p->write_lock,
                                                      NULL) != SQLITE_OK))
         return cm_error_set(err, CM_ERR_IO, NULL, "begin: cannot prepare the store's lock statement");
@@ -592,8 +346,8 @@ static cm_status write_feature(const struct persist_table *t, const cm_layer_def
 /* Writes a new row; id < 0 lets the table choose it. */
 static cm_status insert_row(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, int64_t *out_id, cm_error *err) {
-    const struct persist_table *t = table_of(p, def);
-    if (!t) return table_missing(err, def);
+    const struct persist_table *t = cm_persist_table_of(p, def);
+    if (!t) return cm_persist_table_missing(err, def);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
     cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     if (s == CM_OK && id >= 0) OGR_F_SetFID(f, id);
@@ -627,8 +381,8 @@ static cm_status row_gone(cm_error *err, const cm_layer_def *def, int64_t id) {
 
 cm_status cm_persist_update(cm_persist *p, const cm_layer_def *def, int64_t id, const cm_geom *geom,
                             const cm_value *values, cm_error *err) {
-    const struct persist_table *t = table_of(p, def);
-    if (!t) return table_missing(err, def);
+    const struct persist_table *t = cm_persist_table_of(p, def);
+    if (!t) return cm_persist_table_missing(err, def);
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(t->lyr));
     cm_status s = f ? CM_OK : cm_error_set(err, CM_ERR_NOMEM, NULL, NULL);
     if (s == CM_OK) {

@@ -1,5 +1,6 @@
-/* persist_internal.h — the persistence handle's insides, shared by persist.c (layer
- * tables) and persist_system.c (audit and token tables) only. */
+/* persist_internal.h — the persistence handle's insides, shared by persist.c (opening the
+ * store, transactions, writing layer rows), persist_read.c (reading layer rows) and
+ * persist_system.c (audit and token tables) only. */
 #ifndef CM_PERSIST_INTERNAL_H
 #define CM_PERSIST_INTERNAL_H
 
@@ -21,12 +22,30 @@ struct cm_persist {
     cm_row_digests *loaded_digests;    /* per layer, as cm_persist_load found them; the writer takes them */
     size_t n_loaded;
     int64_t loaded_data_version;
-    struct persist_table *tables;      /* per entry of defs->layers, looked up on first use (persist.c) */
+    struct persist_table *tables;      /* per entry of defs->layers, looked up on first use (cm_persist_table_of) */
     OGRLayerH audit;                   /* the audit table and its fields (persist_system.c), on first use */
     int audit_field[10];
 };
 
 #define CM_AUDIT_TABLE "cm_audit"
+
+/* A layer's table and where each property of its definition is among the table's fields,
+ * looked up once: by name, GDAL compares with every field, case-blind, on every write. */
+struct persist_table {
+    OGRLayerH lyr; /* NULL: not looked up yet */
+    int *field;    /* per property of the definition; -1 where the table has no such field */
+};
+
+/* NULL when the table is missing, def is not one of the definitions the store was opened
+ * with, or memory is short. */
+const struct persist_table *cm_persist_table_of(cm_persist *p, const cm_layer_def *def);
+/* The error for a NULL from cm_persist_table_of. */
+cm_status cm_persist_table_missing(cm_error *err, const cm_layer_def *def);
+/* The store's own SQLite connection, GDAL's: the documented way to set what GDAL's GeoPackage
+ * driver does not (a bounded lock wait, a statement of our own). NULL if GDAL gives none. */
+struct sqlite3 *cm_persist_store_db(cm_persist *p);
+/* Drops the digests cm_persist_load took that the writer has not taken. */
+void cm_persist_forget_loaded(cm_persist *p);
 
 cm_status cm_persist_ensure_system_tables(cm_persist *p, cm_error *err);
 cm_status cm_persist_gdal_error(cm_error *err, const char *what);
