@@ -116,7 +116,10 @@ static bool our_version_tag(const char *tag, size_t len, uint64_t *hash) {
 
 /* If-Match: a list of entity tags, or "*". The edit applies only to a version whose tag
  * is listed; tags we never issued match nothing, so the edit fails with 412 rather than
- * being applied blindly. A layer that requires If-Match takes no "*": the point of
+ * being applied blindly. A weak tag is read as its strong twin (cm_etag_list_next drops
+ * "W/"), unlike RFC 9110's strong comparison: we issue only strong tags, each the hash of
+ * one version, and a proxy that compresses (nginx's gzip) marks them weak on the way, so
+ * the strict rule would fail every edit behind it while the hash still names one version. A layer that requires If-Match takes no "*": the point of
  * requiring it is that no change overwrites one the operator has not seen. */
 static bool if_match(cm_request *req, cm_response *resp, const cm_layer *layer, cm_edit *e) {
     const char *h = cm_request_header(req, MHD_HTTP_HEADER_IF_MATCH);
