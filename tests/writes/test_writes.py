@@ -607,6 +607,8 @@ def if_match_forms(srv, op, admin):
     tag = h3["etag"]
     s, _, b4 = patch(tag.upper().replace('"F', '"f'), "uppercase hex")
     check(s == 412 and b4["field"] == "If-Match", "uppercase hex is not our tag: 412", (s, b4))
+    s, _, b4w = patch("W/" + gz_tag, "weak stale tag")
+    check(s == 412 and b4w["field"] == "If-Match", "a weak mark does not make a stale tag match: 412", (s, b4w))
     s, _, b5 = patch("*", "star")
     check(s == 428 and b5["field"] == "If-Match", "a layer that requires If-Match refuses *: 428", (s, b5))
     for bad in ['f0123', '"f0123456789abcdef" "f0123456789abcdef"', '"unterminated', '*, "f0123456789abcdef"']:
