@@ -19,9 +19,10 @@ run, in this order (each phase first waits until the server is idle, wrkrun.quie
      disk's fsync rate drifts by 2x within seconds on this VM, and adjacent windows share its mood.
      With --floor, each pair has a third window between the two: the same 1-client creates against
      bench/http_floor.c (libmicrohttpd doing the raw insert on its own thread, nothing else): information,
-     what the HTTP round trip itself costs here. With --floor-owner, a fourth: http_floor.c --owner-thread
-     --audit (the insert and an audit row committed by a second thread that owns the store): information,
-     the least a server built as issue 3 asks does per create.
+     what the HTTP round trip itself costs here. With --floor-owner, a fourth beside the crisismap window
+     (raw, floor, crisismap, owner-thread floor, then the reverse): http_floor.c --owner-thread --audit (the
+     insert and an audit row committed by a second thread that owns the store): information, the least a
+     server built as issue 3 asks does per create.
   3. creates, 8 clients : wrk -t2 -c8, the same.
   3b. paired, 8 clients : as 2b, with wrk -t2 -c8 beside the same raw 1-connection inserts (their points east of
      the read bbox, as in step 5). The 8-client figure is judged on its median pair ratio.
@@ -393,7 +394,9 @@ def paired_phase(a, env, measure, conns, threads, title):
             Wrk(a.post_lua, u + "/", 1, 1, 1, dict(env, BW_LABEL="%s-%s-warm" % (label, k))).result()
         for i in range(a.pairs):
             res = {}
-            sides = ("raw", "floor", "floor_owner", "cm")
+            # raw and crisismap one window apart, as before the owner-thread floor came; it goes beside
+            # crisismap, the figure it bounds
+            sides = ("raw", "floor", "cm", "floor_owner")
             for side in (s for s in (sides if i % 2 == 0 else reversed(sides)) if s in ("raw", "cm") or s in floors):
                 if side in floors:
                     r = summarize(Wrk(a.post_lua, floors[side] + "/", 1, 1, a.pair_s,
