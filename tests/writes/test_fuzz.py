@@ -120,35 +120,28 @@ QUERY_VALUES = ["1,2,3,4", "7.4,43.7,7.5,43.8", "-180,-90,180,90", "1,2,3", "a,b
 BAD_IDS = ["0", "-1", "18446744073709551616", "abc", "1.5", "%2e%2e", "1%00", "1%202", "9" * 100]
 
 
+ADDED_KEYS = ["id", "type", "properties", "geometry", "bbox", "links", "foo", "created", "version", "updated_by",
+              "status", "valid_until", "verified_at"]
+
+
 def mutate_value(doc):
     """doc with one value somewhere inside replaced, dropped or added."""
-    if isinstance(doc, dict) and doc and rnd.random() < 0.7:
-        d = dict(doc)
-        k = rnd.choice(list(d))
+    if isinstance(doc, (dict, list)) and doc and rnd.random() < 0.7:
+        out = type(doc)(doc)
+        at = rnd.choice(list(out)) if isinstance(out, dict) else rnd.randrange(len(out))
         r = rnd.random()
         if r < 0.3:
-            d[k] = rnd.choice(WEIRD)
+            out[at] = rnd.choice(WEIRD)
         elif r < 0.4:
-            del d[k]
+            del out[at]
         elif r < 0.5:
-            d[rnd.choice(["id", "type", "properties", "geometry", "bbox", "links", "foo", "created", "version",
-                          "updated_by", "status", "valid_until", "verified_at"])] = rnd.choice(WEIRD)
+            if isinstance(out, dict):
+                out[rnd.choice(ADDED_KEYS)] = rnd.choice(WEIRD)
+            else:
+                out.append(rnd.choice(WEIRD))
         else:
-            d[k] = mutate_value(d[k])
-        return d
-    if isinstance(doc, list) and doc and rnd.random() < 0.7:
-        items = list(doc)
-        i = rnd.randrange(len(items))
-        r = rnd.random()
-        if r < 0.3:
-            items[i] = rnd.choice(WEIRD)
-        elif r < 0.4:
-            del items[i]
-        elif r < 0.5:
-            items.append(rnd.choice(WEIRD))
-        else:
-            items[i] = mutate_value(items[i])
-        return items
+            out[at] = mutate_value(out[at])
+        return out
     return rnd.choice(WEIRD)
 
 
